@@ -1,0 +1,209 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// Command is one program to run on a target, as argv. Transports quote it
+// themselves (never through a user-built shell string).
+type Command struct {
+	Args []string
+	// Dir is the working directory on the target; "" means the transport's
+	// default (the login directory, or the local provider's host root).
+	Dir string
+	// Env is added to the target's environment.
+	Env    map[string]string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Transport runs commands on one target.
+//
+// Run starts Args, streams Stdin/Stdout/Stderr and waits. A command that
+// ran and exited non-zero returns an *ExitError; any other error means the
+// transport failed (connection lost, container gone) and the command may or
+// may not have run. Cancelling ctx stops the command and returns ctx.Err()
+// (wrapped). Run is safe for concurrent use: several commands may run on
+// one target at once.
+//
+// Close releases the connection; it is idempotent.
+type Transport interface {
+	Run(ctx context.Context, cmd *Command) error
+	Close() error
+}
+
+// Dialer is an optional Transport ability: open a TCP connection as seen
+// from the target (health checks use it, so a web process listening on the
+// target's loopback is reachable from plat).
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// ExitError is a command that ran and exited non-zero.
+type ExitError struct {
+	Code   int
+	Stderr string // tail of stderr, if the caller did not capture it
+}
+
+func (e *ExitError) Error() string {
+	if e.Stderr != "" {
+		return fmt.Sprintf("exit status %d: %s", e.Code, e.Stderr)
+	}
+	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// ExitCode returns the exit code of err if it is (or wraps) an *ExitError,
+// or -1.
+func ExitCode(err error) int {
+	var e *ExitError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return -1
+}
+
+// Target is one machine a release goes to.
+type Target struct {
+	Name    string
+	Address string
+	Roles   []string
+	// DeployTo is the absolute on-target root of the Capistrano layout.
+	DeployTo string
+	// Port is the PORT the web process gets on this target.
+	Port int
+	// HealthAddr is host:port as seen through the Transport's Dialer (or
+	// directly, when the Transport has none) for the web process; "" means
+	// 127.0.0.1:<Port>.
+	HealthAddr string
+	// PublicURL is printed after a push (e.g. a published docker port).
+	PublicURL string
+	Transport Transport
+}
+
+// HasRole reports whether the target has role r.
+func (t *Target) HasRole(r string) bool {
+	for _, x := range t.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// AttrType is the type of a provider configuration attribute.
+type AttrType string
+
+// Attribute types a provider schema may use.
+const (
+	TypeString     AttrType = "string"
+	TypeNumber     AttrType = "number"
+	TypeBool       AttrType = "bool"
+	TypeStringList AttrType = "list(string)"
+	TypeStringMap  AttrType = "map(string)"
+)
+
+// Attribute is one attribute of a provider block.
+type Attribute struct {
+	Name        string
+	Type        AttrType
+	Required    bool
+	Description string
+}
+
+// Schema describes the body of a provider block. Unknown attributes are
+// errors; values arrive in ProviderConfig.Values as string, float64,
+// bool, []string or map[string]string.
+type Schema struct {
+	Attributes []Attribute
+}
+
+// Provider turns an environment into targets.
+type Provider interface {
+	// Targets returns one target per host of the environment, each with a
+	// connected Transport. It does not create machines (see Provisioner):
+	// a host that does not exist is an error naming it. The caller closes
+	// the transports.
+	Targets(ctx context.Context, req *TargetsRequest) (*TargetsResponse, error)
+}
+
+// TargetsRequest asks a provider for an environment's targets.
+type TargetsRequest struct {
+	App *App
+	Env *Environment
+	// StateDir is the project's .plat directory (absolute).
+	StateDir string
+	// Hosts limits the answer to these host names (nil: all).
+	Hosts []string
+}
+
+// TargetsResponse holds the targets, in the environment's host order.
+type TargetsResponse struct {
+	Targets []*Target
+}
+
+// Provisioner is an optional Provider ability: create and remove machines.
+type Provisioner interface {
+	// Up creates and starts every machine of the environment. It is
+	// idempotent: machines that run are left alone, missing ones are
+	// (re)created.
+	Up(ctx context.Context, req *UpRequest) (*UpResponse, error)
+	// Down stops the machines; with Destroy it removes them and whatever
+	// the provider created for them (networks, Vagrantfiles).
+	Down(ctx context.Context, req *DownRequest) (*DownResponse, error)
+}
+
+// UpRequest asks a Provisioner to bring an environment's machines up.
+type UpRequest struct {
+	App      *App
+	Env      *Environment
+	StateDir string
+	// Progress receives one line per machine event (may be nil).
+	Progress func(host, line string)
+}
+
+// UpResponse reports the machines.
+type UpResponse struct {
+	Machines []MachineStatus
+}
+
+// DownRequest asks a Provisioner to stop (or destroy) an environment's machines.
+type DownRequest struct {
+	App      *App
+	Env      *Environment
+	StateDir string
+	Destroy  bool
+	Progress func(host, line string)
+}
+
+// DownResponse reports the machines after Down.
+type DownResponse struct {
+	Machines []MachineStatus
+}
+
+// MachineStatus is the provider's view of one machine.
+type MachineStatus struct {
+	Host  string
+	State string // "running", "stopped", "missing", ...
+	// Detail is provider-specific (container id, vagrant state).
+	Detail string
+}
+
+// MachineStatuser is an optional Provider ability: report machines
+// without connecting to them (a removed container shows as "missing").
+type MachineStatuser interface {
+	Machines(ctx context.Context, req *TargetsRequest) ([]MachineStatus, error)
+}
+
+// ProviderFactory builds a provider for one environment's configuration.
+// Registries map a provider type to a factory; cmd/plat wires them.
+type ProviderFactory interface {
+	// Schema is the provider block's schema (known before any value).
+	Schema() Schema
+	// New configures a provider from decoded values.
+	New(cfg ProviderConfig) (Provider, error)
+}

@@ -1,0 +1,55 @@
+package platform
+
+import "time"
+
+// EventType names what happened.
+type EventType string
+
+// Event types. A step is a unit of work on one host (or on the build
+// machine, host "localhost"): it starts, may log, and ends once.
+const (
+	EventStepStart EventType = "step_start"
+	EventStepEnd   EventType = "step_end"
+	EventLog       EventType = "log"
+	EventProgress  EventType = "progress"
+	EventSummary   EventType = "summary"
+)
+
+// Event is what the engine reports; the UI renders it as per-host lines, a
+// live view or JSON. Events never carry private settings' contents.
+type Event struct {
+	Time     time.Time     `json:"time"`
+	Type     EventType     `json:"type"`
+	Host     string        `json:"host,omitempty"`
+	Step     string        `json:"step,omitempty"`
+	Message  string        `json:"message,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Status is "ok", "failed", "skipped" on step_end.
+	Status string `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// Bytes and Files report upload progress.
+	Bytes int64 `json:"bytes,omitempty"`
+	Files int   `json:"files,omitempty"`
+	// Rows is the summary table on EventSummary.
+	Rows []SummaryRow `json:"rows,omitempty"`
+}
+
+// SummaryRow is one host's outcome.
+type SummaryRow struct {
+	Host     string        `json:"host"`
+	Release  string        `json:"release"`
+	Duration time.Duration `json:"duration_ns"`
+	Status   string        `json:"status"`
+	Note     string        `json:"note,omitempty"`
+}
+
+// UI receives events. Implementations are safe for concurrent use.
+type UI interface {
+	Event(e Event)
+}
+
+// UIFunc adapts a function to UI.
+type UIFunc func(Event)
+
+// Event calls f.
+func (f UIFunc) Event(e Event) { f(e) }

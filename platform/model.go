@@ -1,0 +1,267 @@
+package platform
+
+import (
+	"time"
+)
+
+// Project is everything one plat.hcl describes: the app and its environments.
+type Project struct {
+	// Dir is the directory that holds plat.hcl; relative paths in the file
+	// are resolved against it.
+	Dir          string
+	File         string
+	App          *App
+	Environments []*Environment
+	// Variables are the resolved input variables (name -> value rendered as
+	// a Go value: string, bool, float64, []any, map[string]any).
+	Variables map[string]any
+}
+
+// Environment returns the named environment, or nil.
+func (p *Project) Environment(name string) *Environment {
+	for _, e := range p.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// App is what gets deployed: where the code comes from, how it is built,
+// which tasks run, and how plat knows it is healthy.
+type App struct {
+	Name   string
+	Source Source
+	// Buildpacks is the explicit chain; empty means detect.
+	Buildpacks []string
+	// Private is the directory of non-public settings overlaid on the
+	// release (already evaluated for the environment being deployed, so it
+	// lives on Environment.Private; this is the raw template for display).
+	Tasks  []Task
+	Health *HealthCheck
+	// Restart replaces plat's process management with a command run in the
+	// release directory on every host after the switch.
+	Restart []string
+	// LinkedDirs and LinkedFiles live under <deploy_to>/shared and are
+	// symlinked into every release (Capistrano's linked_dirs/linked_files).
+	LinkedDirs  []string
+	LinkedFiles []string
+	// Env is extra environment for processes and tasks.
+	Env map[string]string
+}
+
+// Task returns the named task, or nil.
+func (a *App) Task(name string) *Task {
+	for i := range a.Tasks {
+		if a.Tasks[i].Name == name {
+			return &a.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// Source says where the code comes from. The zero value means the git
+// repository (or plain directory) that holds plat.hcl.
+type Source struct {
+	Git        string // clone URL or path; empty: the project directory
+	Branch     string
+	Ref        string
+	Submodules bool
+	// Dir is a subdirectory of the checkout that holds the app.
+	Dir string
+}
+
+// TaskPhase says when a task runs.
+type TaskPhase string
+
+const (
+	// PhaseBuild tasks run on the build machine before packaging.
+	PhaseBuild TaskPhase = "build"
+	// PhaseRelease tasks run once per push on one host, after upload and
+	// before the first switch.
+	PhaseRelease TaskPhase = "release"
+	// PhaseManual tasks only run through `plat run`.
+	PhaseManual TaskPhase = "manual"
+)
+
+// Task is a named command.
+type Task struct {
+	Name string
+	When TaskPhase
+	Run  []string
+	// Role selects the host a release task runs on (first host with it);
+	// empty means the environment's first host.
+	Role    string
+	Timeout time.Duration
+}
+
+// HealthCheck says how to tell that a host serves the new release.
+// Exactly one of HTTP, TCP, Command is set.
+type HealthCheck struct {
+	HTTP     string // path, e.g. /healthz
+	TCP      bool
+	Command  []string
+	Port     int // 0: the host's PORT
+	Status   int // expected HTTP status; 0 means any 2xx/3xx
+	Timeout  time.Duration
+	Interval time.Duration
+	Retries  int
+}
+
+// Environment is one place the app runs: laptop, dev, stage, prod.
+type Environment struct {
+	Name     string
+	Inherits string
+	Provider ProviderConfig
+	// DeployTo is the on-host root (may contain ${host.name} style
+	// placeholders already resolved per host into Host.DeployTo).
+	DeployTo     string
+	Clusters     []*Cluster
+	Rollout      Rollout
+	KeepReleases int
+	// Private is the directory of private settings for this environment
+	// (evaluated from app.private with env.name in scope), "" for none.
+	Private string
+	Hooks   []Hook
+	// Env is extra environment for processes and tasks on every host.
+	Env map[string]string
+	// Processes selects process supervision: "plat" (default) or "systemd".
+	Processes string
+}
+
+// Hosts returns every host of every cluster, in declaration order.
+func (e *Environment) Hosts() []*Host {
+	var hs []*Host
+	for _, c := range e.Clusters {
+		hs = append(hs, c.Hosts...)
+	}
+	return hs
+}
+
+// ProviderConfig is the provider block: its type and its body decoded
+// against the provider's Schema into plain Go values.
+type ProviderConfig struct {
+	Type   string
+	Values map[string]any
+}
+
+// String returns a string value or def.
+func (c ProviderConfig) String(name, def string) string {
+	if v, ok := c.Values[name].(string); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Int returns an integer value or def.
+func (c ProviderConfig) Int(name string, def int) int {
+	switch v := c.Values[name].(type) {
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case float64:
+		return int(v)
+	}
+	return def
+}
+
+// Bool returns a boolean value or def.
+func (c ProviderConfig) Bool(name string, def bool) bool {
+	if v, ok := c.Values[name].(bool); ok {
+		return v
+	}
+	return def
+}
+
+// Strings returns a list-of-strings value or nil.
+func (c ProviderConfig) Strings(name string) []string {
+	switch v := c.Values[name].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// Cluster is a named group of hosts sharing roles.
+type Cluster struct {
+	Name  string
+	Roles []string
+	Hosts []*Host
+}
+
+// Host is one machine as declared (the provider turns it into a Target).
+type Host struct {
+	Name    string
+	Cluster string
+	Roles   []string
+	// Address is how to reach it; defaults to Name.
+	Address  string
+	DeployTo string
+	// Port is the PORT the web process listens on; 0 means the app's
+	// health port or 8000 (the local provider assigns distinct ports).
+	Port int
+	// Vars are free-form per-host settings from a host block.
+	Vars map[string]string
+}
+
+// HasRole reports whether the host has role r (a cluster name counts as a role).
+func (h *Host) HasRole(r string) bool {
+	if h.Cluster == r {
+		return true
+	}
+	for _, x := range h.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Rollout is the switch policy.
+type Rollout struct {
+	// Stages are cumulative host counts ("1") or percentages ("25%"); the
+	// last stage is always all hosts. Empty means one stage of all hosts.
+	Stages       []string
+	Pause        time.Duration
+	Confirm      bool // pause = "confirm"
+	MaxParallel  int  // 0: unlimited within a stage
+	OnFailure    string
+	MaxFailures  string // count or percentage; "" is 0
+	Health       *HealthCheck
+	DrainTimeout time.Duration
+}
+
+// Failure policies.
+const (
+	OnFailureRollback = "rollback"
+	OnFailureHalt     = "halt"
+)
+
+// HookEvent is a point in a push where hooks run.
+type HookEvent string
+
+// Hook events, in push order.
+const (
+	HookStarting   HookEvent = "starting"
+	HookUploaded   HookEvent = "uploaded"
+	HookSwitched   HookEvent = "switched"
+	HookFinished   HookEvent = "finished"
+	HookFailed     HookEvent = "failed"
+	HookRolledBack HookEvent = "rolled_back"
+)
+
+// Hook is a command run at an event, locally or on every host.
+type Hook struct {
+	Event  HookEvent
+	Run    []string
+	OnHost bool
+}
