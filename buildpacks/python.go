@@ -1,0 +1,291 @@
+package buildpacks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func pythonBuildpack() builtin {
+	return builtin{
+		name:     "python",
+		looksFor: "requirements.txt, pyproject.toml or setup.py",
+		detect: func(dir string) bool {
+			return fileExists(dir, "requirements.txt") || fileExists(dir, "pyproject.toml") || fileExists(dir, "setup.py")
+		},
+		compile: compilePython,
+	}
+}
+
+// venvDir is where the virtualenv goes, relative to the app.
+const venvDir = ".venv"
+
+// pyprojectDeps is run by python3 to list pyproject.toml's
+// [project] dependencies, one per line (tomllib is Python 3.11+).
+const pyprojectDeps = `import sys, tomllib
+with open("pyproject.toml", "rb") as f:
+    data = tomllib.load(f)
+for d in data.get("project", {}).get("dependencies", []):
+    print(d)
+`
+
+func compilePython(ctx context.Context, bc *buildContext) (map[string]string, error) {
+	pyEnv := map[string]string{"PYTHONDONTWRITEBYTECODE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+	var install []string // what pip installs: -r file, or "."
+	switch {
+	case fileExists(bc.dir, "requirements.txt"):
+		has, err := hasRequirements(filepath.Join(bc.dir, "requirements.txt"))
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			install = []string{"-r", "requirements.txt"}
+		}
+	case fileExists(bc.dir, "pyproject.toml"):
+		var deps bytes.Buffer
+		bc.out.printf("       reading [project] dependencies from pyproject.toml\n")
+		err := run(ctx, bc.log, bc.out, command{dir: bc.dir, env: bc.env.with(pyEnv), args: []string{"python3", "-c", pyprojectDeps}, stdout: &deps})
+		if err != nil {
+			return nil, fmt.Errorf("read pyproject.toml dependencies: %w", err)
+		}
+		if strings.TrimSpace(deps.String()) != "" {
+			req := filepath.Join(bc.cacheDir, "pyproject-requirements.txt")
+			if err := os.WriteFile(req, deps.Bytes(), 0o644); err != nil {
+				return nil, fmt.Errorf("write requirements from pyproject.toml: %w", err)
+			}
+			install = []string{"-r", req}
+		}
+	case fileExists(bc.dir, "setup.py"):
+		install = []string{"."}
+	}
+
+	procs := map[string]string{}
+	if fileExists(bc.dir, "app.py") {
+		procs["web"] = "python3 app.py"
+	}
+	if install == nil {
+		bc.out.printf("       no dependencies to install: no virtualenv needed\n")
+		return procs, nil
+	}
+
+	venv := filepath.Join(bc.dir, venvDir)
+	if _, err := os.Lstat(venv); err == nil {
+		bc.out.printf("       removing the %s that came with the source: it is rebuilt here\n", venvDir)
+		if err := os.RemoveAll(venv); err != nil {
+			return nil, fmt.Errorf("remove old virtualenv: %w", err)
+		}
+	}
+	// --copies: regular files, no symlinks pointing out of the tree.
+	// --without-pip: the build machine's pip fills it through --python,
+	// which keeps pip (thousands of files) out of the release.
+	if err := bc.run(ctx, pyEnv, "python3", "-m", "venv", "--copies", "--without-pip", venvDir); err != nil {
+		return nil, fmt.Errorf("make virtualenv: %w", err)
+	}
+	args := []string{"python3", "-m", "pip", "--python", filepath.Join(venvDir, "bin", "python3"), "install",
+		"--no-compile", "--no-input", "--progress-bar", "off", "--cache-dir", filepath.Join(bc.cacheDir, "pip")}
+	if links := findLinks(bc); links != "" {
+		bc.out.printf("       installing from %s only (no package index)\n", links)
+		args = append(args, "--no-index", "--find-links", links)
+	}
+	args = append(args, install...)
+	if err := bc.run(ctx, pyEnv, args...); err != nil {
+		return nil, fmt.Errorf("install dependencies: %w", err)
+	}
+	if err := relocateVenv(venv); err != nil {
+		return nil, err
+	}
+	if err := writeProfileScript(bc.dir, "python.sh", pythonProfile); err != nil {
+		return nil, err
+	}
+	return procs, nil
+}
+
+// hasRequirements reports whether a requirements file names anything
+// (not only comments and blank lines).
+func hasRequirements(file string) (bool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return false, fmt.Errorf("read requirements: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l != "" && !strings.HasPrefix(l, "#") {
+			return true, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("read requirements: %w", err)
+	}
+	return false, nil
+}
+
+// findLinks is the local wheel directory to install from, "" for the
+// package index: the PIP_FIND_LINKS config var, else the build machine's
+// PLAT_PIP_FIND_LINKS, else the app's wheels/ directory. A relative path is
+// relative to the app.
+func findLinks(bc *buildContext) string {
+	l := bc.config["PIP_FIND_LINKS"]
+	if l == "" {
+		l = bc.env["PLAT_PIP_FIND_LINKS"]
+	}
+	if l == "" && dirExists(bc.dir, "wheels") {
+		l = "wheels"
+	}
+	if l != "" && !filepath.IsAbs(l) && !strings.Contains(l, "://") {
+		l = filepath.Join(bc.dir, l)
+	}
+	return l
+}
+
+// relocateVenv removes what ties the virtualenv to the directory it was
+// made in: activate scripts and pyvenv.cfg's command line (absolute
+// paths), and console scripts' shebangs (rewritten to /usr/bin/env
+// python3, with their RECORD entries updated).
+func relocateVenv(venv string) error {
+	for _, a := range []string{"activate", "activate.csh", "activate.fish", "Activate.ps1"} {
+		if err := os.Remove(filepath.Join(venv, "bin", a)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("relocate virtualenv: %w", err)
+		}
+	}
+	cfgPath := filepath.Join(venv, "pyvenv.cfg")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return fmt.Errorf("relocate virtualenv: %w", err)
+	}
+	var kept []string
+	for _, l := range strings.SplitAfter(string(cfg), "\n") {
+		if k, _, _ := strings.Cut(l, "="); strings.TrimSpace(k) != "command" && l != "" {
+			kept = append(kept, l)
+		}
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Join(kept, "")), 0o644); err != nil {
+		return fmt.Errorf("relocate virtualenv: %w", err)
+	}
+
+	// pip writes "#!<venv>/bin/python3" (or a /bin/sh exec trampoline for
+	// long paths); both name the build directory.
+	entries, err := os.ReadDir(filepath.Join(venv, "bin"))
+	if err != nil {
+		return fmt.Errorf("relocate virtualenv: %w", err)
+	}
+	rewritten := map[string]string{} // bin name -> new RECORD fields
+	for _, e := range entries {
+		p := filepath.Join(venv, "bin", e.Name())
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), "python") {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("relocate virtualenv: %w", err)
+		}
+		fixed, ok := fixShebang(data, venv)
+		if !ok {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("relocate virtualenv: %w", err)
+		}
+		if err := os.WriteFile(p, fixed, fi.Mode().Perm()); err != nil {
+			return fmt.Errorf("relocate virtualenv: %w", err)
+		}
+		sum := sha256.Sum256(fixed)
+		rewritten[e.Name()] = fmt.Sprintf("sha256=%s,%d", base64.RawURLEncoding.EncodeToString(sum[:]), len(fixed))
+	}
+	if len(rewritten) > 0 {
+		return fixRecords(venv, rewritten)
+	}
+	return nil
+}
+
+// fixShebang rewrites a script whose interpreter is inside venv.
+func fixShebang(data []byte, venv string) ([]byte, bool) {
+	abs := filepath.Join(venv, "bin") + "/python"
+	if bytes.HasPrefix(data, []byte("#!"+abs)) {
+		_, rest, _ := bytes.Cut(data, []byte("\n"))
+		return append([]byte("#!/usr/bin/env python3\n"), rest...), true
+	}
+	// pip's trampoline for interpreter paths too long for a shebang:
+	// #!/bin/sh / '''exec' '<venv>/bin/python3' "$0" "$@" / ' '''
+	if bytes.HasPrefix(data, []byte("#!/bin/sh\n'''exec' ")) {
+		lines := bytes.SplitN(data, []byte("\n"), 4)
+		if len(lines) == 4 && bytes.Contains(lines[1], []byte(abs)) {
+			return append([]byte("#!/usr/bin/env python3\n"), lines[3]...), true
+		}
+	}
+	return data, false
+}
+
+// fixRecords updates the hash and size of rewritten console scripts in
+// every installed package's RECORD, so pip still trusts them.
+func fixRecords(venv string, rewritten map[string]string) error {
+	records, err := filepath.Glob(filepath.Join(venv, "lib", "python*", "site-packages", "*.dist-info", "RECORD"))
+	if err != nil {
+		return fmt.Errorf("relocate virtualenv: %w", err)
+	}
+	for _, rec := range records {
+		data, err := os.ReadFile(rec)
+		if err != nil {
+			return fmt.Errorf("relocate virtualenv: %w", err)
+		}
+		lines := strings.SplitAfter(string(data), "\n")
+		changed := false
+		for i, l := range lines {
+			p, _, ok := strings.Cut(l, ",")
+			if !ok || !strings.HasPrefix(p, "../../../bin/") {
+				continue
+			}
+			if fields, ok := rewritten[strings.TrimPrefix(p, "../../../bin/")]; ok {
+				lines[i] = p + "," + fields + "\n"
+				changed = true
+			}
+		}
+		if changed {
+			if err := os.WriteFile(rec, []byte(strings.Join(lines, "")), 0o644); err != nil {
+				return fmt.Errorf("relocate virtualenv: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// pythonProfile activates .venv relative to the release directory, or,
+// where the build machine's interpreter does not run, hands its packages
+// to the host's python3.
+const pythonProfile = `# Written by plat's python buildpack.
+if "$PWD/.venv/bin/python3" -c '' >/dev/null 2>&1; then
+	VIRTUAL_ENV="$PWD/.venv"
+	PATH="$PWD/.venv/bin:$PATH"
+	export VIRTUAL_ENV PATH
+else
+	for plat_sp in "$PWD"/.venv/lib/python3*/site-packages; do
+		if [ -d "$plat_sp" ]; then
+			PYTHONPATH="$plat_sp${PYTHONPATH:+:$PYTHONPATH}"
+			export PYTHONPATH
+		fi
+	done
+	unset plat_sp
+	PATH="$PATH:$PWD/.venv/bin"
+	export PATH
+fi
+`
+
+// writeProfileScript writes .profile.d/name in dir.
+func writeProfileScript(dir, name, content string) error {
+	d := filepath.Join(dir, ".profile.d")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return fmt.Errorf("write .profile.d/%s: %w", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+		return fmt.Errorf("write .profile.d/%s: %w", name, err)
+	}
+	return nil
+}
