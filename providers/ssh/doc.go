@@ -1,0 +1,23 @@
+// Package ssh is plat's SSH provider and transport.
+//
+// Dial opens one SSH connection to a host (through ProxyJump hops when
+// ~/.ssh/config asks for them) and returns a *Conn, which implements
+// platform.Transport (many concurrent commands, each in its own session on
+// the one connection) and platform.Dialer (TCP connections as seen from the
+// host, over direct-tcpip channels).
+//
+// What OpenSSH users expect is honoured: ~/.ssh/config (Host aliases,
+// HostName, User, Port, IdentityFile, ProxyJump, UserKnownHostsFile,
+// HostKeyAlias, HashKnownHosts, IdentitiesOnly, ServerAliveInterval,
+// ConnectTimeout, StrictHostKeyChecking accept-new), keys from ssh-agent and
+// identity files, and known_hosts. Host keys are always verified: an unknown
+// host is refused unless trust is "accept-new" (then its key is recorded), a
+// changed key is always refused. Match blocks, ProxyCommand and password or
+// keyboard-interactive authentication are not supported.
+//
+// Factory is the "ssh" provider: it turns every host of an environment into
+// a platform.Target with a connected *Conn, dialling hosts in parallel.
+//
+// The sshtest subpackage starts real OpenSSH servers on loopback addresses
+// for tests.
+package ssh
