@@ -1,0 +1,11 @@
+app "a" {}
+
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 1 }
+}
+
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 2 }
+}

@@ -1,0 +1,4 @@
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 1 }
+}

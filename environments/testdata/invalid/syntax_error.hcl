@@ -1,0 +1,3 @@
+app "a" {
+  buildpack = "python
+}

@@ -1,0 +1,12 @@
+app "a" {
+  helth {
+    http = "/"
+  }
+}
+
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 1 }
+}
+
+server "x" {}

@@ -1,0 +1,6 @@
+app "a" {}
+
+environment "prod" {
+  provider "shh" { user = "deploy" }
+  cluster "web" { hosts = ["web1"] }
+}

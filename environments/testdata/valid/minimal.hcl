@@ -1,0 +1,6 @@
+app "hello" {}
+
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 2 }
+}
