@@ -1,0 +1,431 @@
+package engine
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/release"
+)
+
+// source is a fetched checkout.
+type source struct {
+	Dir    string // the app tree (stripped of VCS metadata)
+	SHA    string
+	Ref    string
+	Author string
+	Dirty  bool
+}
+
+// vcsDirs are stripped from every release, as dirs AND as files (a
+// submodule's .git is a file).
+var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".plat": true}
+
+// fetch puts the source at ref into a fresh directory under work: the
+// project repository's HEAD (committed content, submodules included), a
+// remote repository (cached clone, fetched), or a plain directory.
+func (e *Engine) fetch(ctx context.Context, work, ref string) (*source, error) {
+	app := e.Project.App
+	dst := filepath.Join(work, "src")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return nil, err
+	}
+	src := &source{Dir: dst, Ref: ref}
+	var repo string
+	switch {
+	case app.Source.Git != "":
+		var err error
+		repo, err = e.cachedClone(ctx, app.Source.Git)
+		if err != nil {
+			return nil, err
+		}
+		if ref == "" {
+			ref = app.Source.Ref
+		}
+		if ref == "" && app.Source.Branch != "" {
+			ref = "origin/" + app.Source.Branch
+		}
+		if ref == "" {
+			ref = "origin/HEAD"
+		}
+	default:
+		top, err := git(ctx, e.Project.Dir, "rev-parse", "--show-toplevel")
+		if err != nil {
+			// Not a git repository: deploy the directory as it is.
+			if err := copyTree(e.Project.Dir, dst); err != nil {
+				return nil, fmt.Errorf("copy %s: %w", e.Project.Dir, err)
+			}
+			src.Dir = dst
+			return src, nil
+		}
+		repo = strings.TrimSpace(top)
+		if ref == "" {
+			ref = "HEAD"
+			if st, _ := git(ctx, repo, "status", "--porcelain", "--untracked-files=no"); strings.TrimSpace(st) != "" {
+				src.Dirty = true
+			}
+		}
+	}
+	sha, err := git(ctx, repo, "rev-parse", "--verify", ref+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s in %s: %w", ref, repo, err)
+	}
+	src.SHA = strings.TrimSpace(sha)
+	src.Ref = ref
+	if a, err := git(ctx, repo, "log", "-1", "--format=%an <%ae>", src.SHA); err == nil {
+		src.Author = strings.TrimSpace(a)
+	}
+	if err := gitArchive(ctx, repo, src.SHA, dst); err != nil {
+		return nil, err
+	}
+	if app.Source.Submodules || app.Source.Git == "" {
+		if err := e.fetchSubmodules(ctx, repo, src.SHA, dst); err != nil {
+			return nil, err
+		}
+	}
+	// The app may live in a subdirectory of the repository.
+	if app.Source.Git == "" {
+		rel, err := filepath.Rel(repo, e.Project.Dir)
+		if err == nil && rel != "." {
+			src.Dir = filepath.Join(dst, rel)
+		}
+	}
+	if app.Source.Dir != "" {
+		src.Dir = filepath.Join(src.Dir, filepath.FromSlash(app.Source.Dir))
+	}
+	if _, err := os.Stat(src.Dir); err != nil {
+		return nil, fmt.Errorf("app directory %s is not in commit %s", src.Dir, short(src.SHA))
+	}
+	return src, nil
+}
+
+// fetchSubmodules extracts the submodule commits recorded in sha, from
+// the submodules' own repositories (already checked out in a working
+// tree, or cloned into the cache for remote sources).
+func (e *Engine) fetchSubmodules(ctx context.Context, repo, sha, dst string) error {
+	out, err := git(ctx, repo, "ls-tree", "-r", "-z", sha)
+	if err != nil {
+		return err
+	}
+	for _, rec := range strings.Split(out, "\x00") {
+		meta, path, ok := strings.Cut(rec, "\t")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(meta)
+		if len(f) != 3 || f[1] != "commit" {
+			continue
+		}
+		subSHA := f[2]
+		subRepo := filepath.Join(repo, filepath.FromSlash(path))
+		if _, err := git(ctx, subRepo, "cat-file", "-e", subSHA+"^{commit}"); err != nil {
+			// Not checked out here: initialise it (remote sources).
+			if _, err := git(ctx, repo, "submodule", "update", "--init", "--", path); err != nil {
+				return fmt.Errorf("submodule %s: %w", path, err)
+			}
+		}
+		target := filepath.Join(dst, filepath.FromSlash(path))
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			return err
+		}
+		if err := gitArchive(ctx, subRepo, subSHA, target); err != nil {
+			return fmt.Errorf("submodule %s: %w", path, err)
+		}
+		if err := e.fetchSubmodules(ctx, subRepo, subSHA, target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cachedClone keeps a bare-ish mirror of a remote under .plat/cache/git and
+// fetches it (git pull, without a work tree).
+func (e *Engine) cachedClone(ctx context.Context, url string) (string, error) {
+	sum := sha256.Sum256([]byte(url))
+	dir := filepath.Join(e.StateDir, "cache", "git", hex.EncodeToString(sum[:8]))
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		if _, err := git(ctx, dir, "fetch", "--quiet", "--prune", "--tags", "origin"); err != nil {
+			return "", fmt.Errorf("fetch %s: %w", url, err)
+		}
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	if _, err := git(ctx, "", "clone", "--quiet", "--no-checkout", url, dir); err != nil {
+		return "", fmt.Errorf("clone %s: %w", url, err)
+	}
+	return dir, nil
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("git %s: %s", args[0], msg)
+	}
+	return out.String(), nil
+}
+
+// gitArchive extracts the tree of sha into dst.
+func gitArchive(ctx context.Context, repo, sha, dst string) error {
+	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", sha)
+	cmd.Dir = repo
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	xerr := untar(pipe, dst)
+	if xerr != nil {
+		_, _ = io.Copy(io.Discard, pipe)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %s", short(sha), strings.TrimSpace(errb.String()))
+	}
+	return xerr
+}
+
+func untar(r io.Reader, dst string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.Clean(filepath.FromSlash(h.Name))
+		if name == "." || strings.HasPrefix(name, "..") || filepath.IsAbs(name) {
+			continue
+		}
+		p := filepath.Join(dst, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			mode := os.FileMode(0o644)
+			if h.Mode&0o100 != 0 {
+				mode = 0o755
+			}
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, tr); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// copyTree copies a directory, leaving out VCS metadata and .plat.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel != "." && vcsDirs[d.Name()] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case info.Mode()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// stripVCS removes .git (dirs and files), .hg and .svn at any depth.
+func stripVCS(dir string) error {
+	var doomed []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && vcsDirs[d.Name()] {
+			doomed = append(doomed, p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range doomed {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlayPrivate copies the private settings directory over the tree,
+// files 0600, and returns their relative paths.
+func overlayPrivate(privateDir, dst string) (map[string]bool, error) {
+	names := map[string]bool{}
+	if privateDir == "" {
+		return names, nil
+	}
+	st, err := os.Stat(privateDir)
+	if err != nil {
+		return nil, fmt.Errorf("private settings directory %s: %w", privateDir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("private settings %s is not a directory", privateDir)
+	}
+	err = filepath.WalkDir(privateDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != privateDir && vcsDirs[d.Name()] {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(privateDir, p)
+		target := filepath.Join(dst, rel)
+		_ = os.Remove(target)
+		if err := copyFile(p, target, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chmod(target, 0o600); err != nil {
+			return err
+		}
+		names[filepath.ToSlash(rel)] = true
+		return nil
+	})
+	return names, err
+}
+
+// runLocal runs a build-machine command with output streamed to w.
+func runLocal(ctx context.Context, dir string, env []string, argv []string, w io.Writer) error {
+	if len(argv) == 0 {
+		return errors.New("empty command")
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	tail := &tailBuffer{}
+	out := io.MultiWriter(w, tail)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		t := strings.TrimSpace(tail.String())
+		if lines := strings.Split(t, "\n"); len(lines) > 20 {
+			t = strings.Join(lines[len(lines)-20:], "\n")
+		}
+		if t != "" {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, t)
+		}
+		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return nil
+}
+
+// configHash identifies the environment settings that shape a release.
+func configHash(app *platform.App, env *platform.Environment) string {
+	h := sha256.New()
+	keys := func(m map[string]string) []string {
+		ks := make([]string, 0, len(m))
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	for _, k := range keys(app.Env) {
+		fmt.Fprintf(h, "app %s=%s\n", k, app.Env[k])
+	}
+	for _, k := range keys(env.Env) {
+		fmt.Fprintf(h, "env %s=%s\n", k, env.Env[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+var _ = release.KindFile

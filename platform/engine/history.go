@@ -1,0 +1,424 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
+	"github.com/plat-sh/plat/platform/release"
+)
+
+// HistoryEntry is one line of a host's .plat/history: what happened to
+// which release, when and by whom. Hosts hold the truth; every pusher reads
+// it, so a team sees one history whoever pushed.
+type HistoryEntry struct {
+	Event        string    `json:"event"` // deploy, rollback, lock-break
+	Release      string    `json:"release,omitempty"`
+	Previous     string    `json:"previous,omitempty"`
+	Time         time.Time `json:"time"`
+	Pusher       string    `json:"pusher"`
+	GitSHA       string    `json:"git_sha,omitempty"`
+	Outcome      string    `json:"outcome,omitempty"` // ok, failed, rolled_back, halted
+	ManifestHash string    `json:"manifest_hash,omitempty"`
+	Push         string    `json:"push,omitempty"`
+	Note         string    `json:"note,omitempty"`
+}
+
+func historyLine(h HistoryEntry) string {
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+func parseHistory(lines []string) []HistoryEntry {
+	var out []HistoryEntry
+	for _, l := range lines {
+		var h HistoryEntry
+		if json.Unmarshal([]byte(l), &h) == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// hostState is what a target has, read in one round trip.
+type hostState struct {
+	hostcmd.HostState
+	manifest *release.Manifest
+	history  []HistoryEntry
+}
+
+func readState(ctx context.Context, t *platform.Target) (*hostState, error) {
+	out, err := run(ctx, t, hostcmd.State(t.DeployTo))
+	if err != nil {
+		return nil, err
+	}
+	st := &hostState{HostState: hostcmd.ParseState(out)}
+	st.history = parseHistory(st.History)
+	if st.Current != "" && st.Manifest != "" {
+		m, err := release.Parse(strings.NewReader(st.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("read manifest of %s: %w", st.Current, err)
+		}
+		st.manifest = m
+	}
+	return st, nil
+}
+
+// previousOf returns the release that was current before cur, from history.
+func (h *hostState) previousOf(cur string) string {
+	for i := len(h.history) - 1; i >= 0; i-- {
+		x := h.history[i]
+		if x.Release == cur && (x.Event == "deploy" || x.Event == "rollback") && x.Outcome == "ok" {
+			return x.Previous
+		}
+	}
+	return ""
+}
+
+func (h *hostState) has(id string) bool {
+	for _, r := range h.Releases {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ReleaseRow is one release in `plat releases`.
+type ReleaseRow struct {
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Pusher  string    `json:"pusher"`
+	GitSHA  string    `json:"git_sha"`
+	Hosts   int       `json:"hosts"`
+	Outcome string    `json:"outcome"`
+	Current bool      `json:"current"`
+	Event   string    `json:"event"`
+}
+
+// Releases merges every host's history (the truth) with the local store.
+func (e *Engine) Releases(ctx context.Context, envName string) ([]ReleaseRow, error) {
+	env, p, err := e.environment(envName)
+	if err != nil {
+		return nil, err
+	}
+	ts, closeAll, err := e.targets(ctx, env, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	states, errs := e.readStates(ctx, ts)
+	if len(errs) > 0 {
+		return nil, &DeployError{Op: "read history", Hosts: errs}
+	}
+	return mergeHistory(states, e.store(), envName), nil
+}
+
+func mergeHistory(states map[string]*hostState, st *release.Store, env string) []ReleaseRow {
+	type key struct{ id, event, push string }
+	rows := map[key]*ReleaseRow{}
+	hosts := map[key]map[string]bool{}
+	current := map[string]bool{}
+	for host, s := range states {
+		current[s.Current] = true
+		for _, h := range s.history {
+			if h.Release == "" {
+				continue
+			}
+			k := key{h.Release, h.Event, h.Push}
+			r := rows[k]
+			if r == nil {
+				r = &ReleaseRow{ID: h.Release, Time: h.Time, Pusher: h.Pusher, GitSHA: h.GitSHA, Event: h.Event, Outcome: h.Outcome}
+				rows[k] = r
+				hosts[k] = map[string]bool{}
+			}
+			hosts[k][host] = true
+			if h.Outcome != "ok" {
+				r.Outcome = h.Outcome
+			}
+		}
+	}
+	// Releases recorded locally but never deployed anywhere (a failed build
+	// never records; an upload that failed everywhere does).
+	if recs, err := st.List(env); err == nil {
+		for _, rec := range recs {
+			found := false
+			for k := range rows {
+				if k.id == rec.ID {
+					found = true
+				}
+			}
+			if !found {
+				rows[key{rec.ID, "deploy", ""}] = &ReleaseRow{ID: rec.ID, Time: rec.Time, Pusher: rec.Pusher, GitSHA: rec.GitSHA, Event: "deploy", Outcome: "not deployed"}
+			}
+		}
+	}
+	var out []ReleaseRow
+	for k, r := range rows {
+		r.Hosts = len(hosts[k])
+		r.Current = current[r.ID]
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return release.Num(out[i].ID) < release.Num(out[j].ID)
+	})
+	return out
+}
+
+func (e *Engine) readStates(ctx context.Context, ts []*platform.Target) (map[string]*hostState, map[string]error) {
+	var mu sync.Mutex
+	states := map[string]*hostState{}
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		s, err := readState(ctx, t)
+		if err != nil {
+			return &HostError{Host: t.Name, Step: "read state", Err: err}
+		}
+		mu.Lock()
+		states[t.Name] = s
+		mu.Unlock()
+		return nil
+	})
+	return states, errs
+}
+
+// HostStatus is one host in `plat status`.
+type HostStatus struct {
+	Host      string              `json:"host"`
+	Release   string              `json:"release"`
+	GitSHA    string              `json:"git_sha,omitempty"`
+	Deployed  time.Time           `json:"deployed,omitempty"`
+	Processes []hostcmd.Process   `json:"processes,omitempty"`
+	URL       string              `json:"url,omitempty"`
+	Machine   string              `json:"machine,omitempty"`
+	Drift     *Drift              `json:"drift,omitempty"`
+	Error     string              `json:"error,omitempty"`
+	machine   *platform.MachineStatus
+}
+
+// Drift is what differs between a host's current release and its manifest.
+type Drift struct {
+	Changed []string `json:"changed,omitempty"`
+	Missing []string `json:"missing,omitempty"`
+	Extra   []string `json:"extra,omitempty"`
+}
+
+// Clean reports whether nothing drifted.
+func (d *Drift) Clean() bool { return len(d.Changed)+len(d.Missing)+len(d.Extra) == 0 }
+
+// Status reports each host's current release and processes; with verify
+// it checks every file of the current release against its manifest.
+func (e *Engine) Status(ctx context.Context, envName string, verify bool) ([]HostStatus, error) {
+	env, p, err := e.environment(envName)
+	if err != nil {
+		return nil, err
+	}
+	var machines map[string]platform.MachineStatus
+	if ms, ok := p.(platform.MachineStatuser); ok {
+		list, err := ms.Machines(ctx, &platform.TargetsRequest{App: e.Project.App, Env: env, StateDir: e.StateDir})
+		if err != nil {
+			return nil, fmt.Errorf("machines of %s: %w", envName, err)
+		}
+		machines = map[string]platform.MachineStatus{}
+		for _, m := range list {
+			machines[m.Host] = m
+		}
+		var up []string
+		var rows []HostStatus
+		for _, h := range env.Hosts() {
+			m, ok := machines[h.Name]
+			if !ok {
+				m = platform.MachineStatus{Host: h.Name, State: "missing"}
+			}
+			if m.State == "running" {
+				up = append(up, h.Name)
+				continue
+			}
+			rows = append(rows, HostStatus{Host: h.Name, Machine: m.State, Error: "machine is " + m.State + ": run `plat up " + envName + "`"})
+		}
+		if len(up) == 0 {
+			return rows, nil
+		}
+		live, err := e.hostStatuses(ctx, env, p, up, verify)
+		for i := range live {
+			live[i].Machine = machines[live[i].Host].State
+		}
+		return orderStatuses(env, append(rows, live...)), err
+	}
+	return e.hostStatuses(ctx, env, p, nil, verify)
+}
+
+func orderStatuses(env *platform.Environment, rows []HostStatus) []HostStatus {
+	idx := map[string]int{}
+	for i, h := range env.Hosts() {
+		idx[h.Name] = i
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return idx[rows[i].Host] < idx[rows[j].Host] })
+	return rows
+}
+
+func (e *Engine) hostStatuses(ctx context.Context, env *platform.Environment, p platform.Provider, hosts []string, verify bool) ([]HostStatus, error) {
+	ts, closeAll, err := e.targets(ctx, env, p, hosts)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	out := make([]HostStatus, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func(i int, t *platform.Target) {
+			defer wg.Done()
+			out[i] = e.hostStatus(ctx, env, t, verify)
+		}(i, t)
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func (e *Engine) hostStatus(ctx context.Context, env *platform.Environment, t *platform.Target, verify bool) HostStatus {
+	hs := HostStatus{Host: t.Name, URL: t.PublicURL}
+	st, err := readState(ctx, t)
+	if err != nil {
+		hs.Error = err.Error()
+		return hs
+	}
+	hs.Release = st.Current
+	for i := len(st.history) - 1; i >= 0; i-- {
+		h := st.history[i]
+		if h.Release == st.Current && h.Outcome == "ok" {
+			hs.GitSHA, hs.Deployed = h.GitSHA, h.Time
+			break
+		}
+	}
+	if out, err := run(ctx, t, hostcmd.Processes(t.DeployTo)); err == nil {
+		hs.Processes = hostcmd.ParseProcesses(out)
+	}
+	if verify && st.Current != "" {
+		d, err := e.verify(ctx, t, st.manifest)
+		if err != nil {
+			hs.Error = err.Error()
+		}
+		hs.Drift = d
+	}
+	return hs
+}
+
+// verify compares the host's current release with its manifest.
+func (e *Engine) verify(ctx context.Context, t *platform.Target, m *release.Manifest) (*Drift, error) {
+	if m == nil {
+		return nil, fmt.Errorf("current release has no manifest")
+	}
+	out, err := run(ctx, t, hostcmd.Verify(t.DeployTo))
+	if err != nil {
+		return nil, err
+	}
+	failedPart, listing, _ := strings.Cut(out, "--- listing\n")
+	failedPart = strings.TrimPrefix(failedPart, "--- failed\n")
+	d := &Drift{}
+	changed := map[string]bool{}
+	for _, l := range strings.Split(failedPart, "\n") {
+		if p, ok := strings.CutSuffix(l, ": FAILED"); ok {
+			p = strings.TrimPrefix(p, "./")
+			changed[p] = true
+		}
+	}
+	have := map[string]string{}
+	for _, l := range strings.Split(listing, "\n") {
+		f := strings.SplitN(l, " ", 4)
+		if len(f) == 4 {
+			have[strings.TrimPrefix(f[3], "./")] = l
+		}
+	}
+	want := map[string]bool{}
+	for _, line := range strings.Split(string(m.Listing()), "\n") {
+		f := strings.SplitN(line, " ", 4)
+		if len(f) != 4 {
+			continue
+		}
+		p := strings.TrimPrefix(f[3], "./")
+		want[p] = true
+		got, ok := have[p]
+		switch {
+		case !ok:
+			// A sha256sum failure for a missing file is "missing", not "changed".
+			delete(changed, p)
+			d.Missing = append(d.Missing, p)
+		case got != line:
+			changed[p] = true
+		}
+	}
+	linked := map[string]bool{}
+	for _, l := range append(append([]string{}, e.Project.App.LinkedDirs...), e.Project.App.LinkedFiles...) {
+		linked[strings.Trim(l, "/")] = true
+	}
+	for p := range have {
+		if !want[p] && !linked[p] {
+			d.Extra = append(d.Extra, p)
+		}
+	}
+	for p := range changed {
+		d.Changed = append(d.Changed, p)
+	}
+	sort.Strings(d.Changed)
+	sort.Strings(d.Missing)
+	sort.Strings(d.Extra)
+	return d, nil
+}
+
+// Diff lists the files that changed between two recorded releases.
+func (e *Engine) Diff(envName, a, b string) ([]release.Change, error) {
+	if e.Project.Environment(envName) == nil {
+		_, _, err := e.environment(envName)
+		return nil, err
+	}
+	st := e.store()
+	ma, err := st.Manifest(envName, a)
+	if err != nil {
+		return nil, fmt.Errorf("%w: release %s of %s is not in the local store (.plat/store): %v", ErrConfig, a, envName, err)
+	}
+	mb, err := st.Manifest(envName, b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: release %s of %s is not in the local store (.plat/store): %v", ErrConfig, b, envName, err)
+	}
+	return release.Diff(ma, mb), nil
+}
+
+// PrivateContent returns a private file's content in a release (for diff
+// --show-private only).
+func (e *Engine) PrivateContent(envName, id, path string) (string, error) {
+	st := e.store()
+	m, err := st.Manifest(envName, id)
+	if err != nil {
+		return "", err
+	}
+	ent, ok := m.Lookup(path)
+	if !ok {
+		return "", nil
+	}
+	f, err := st.Open(ent.Hash)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	buf := make([]byte, 64*1024)
+	for {
+		n, err := f.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return b.String(), nil
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
+)
+
+// Selector picks hosts of an environment.
+type Selector struct {
+	Hosts []string
+	Role  string
+}
+
+func (e *Engine) selected(ctx context.Context, envName string, sel Selector) (*platform.Environment, []*platform.Target, func(), error) {
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, h := range sel.Hosts {
+		found := false
+		for _, x := range env.Hosts() {
+			found = found || x.Name == h
+		}
+		if !found {
+			return nil, nil, nil, fmt.Errorf("%w: environment %s has no host %q", ErrConfig, envName, h)
+		}
+	}
+	ts, closeAll, err := e.targets(ctx, env, prov, sel.Hosts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if sel.Role != "" {
+		var keep []*platform.Target
+		for _, t := range ts {
+			if t.HasRole(sel.Role) {
+				keep = append(keep, t)
+			}
+		}
+		if len(keep) == 0 {
+			closeAll()
+			return nil, nil, nil, fmt.Errorf("%w: no host of %s has role %q", ErrConfig, envName, sel.Role)
+		}
+		ts = keep
+	}
+	return env, ts, closeAll, nil
+}
+
+// Exec runs argv in the current release on the selected hosts, with the
+// processes' environment; output lines are prefixed by host when more
+// than one host runs. It returns the hosts whose command failed.
+func (e *Engine) Exec(ctx context.Context, envName string, sel Selector, argv []string, stdout, stderr io.Writer) error {
+	env, ts, closeAll, err := e.selected(ctx, envName, sel)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		cmd := hostcmd.InRelease(t.DeployTo, "", argv)
+		cmd.Env = e.baseEnv(env, t)
+		if len(ts) == 1 {
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+		} else {
+			cmd.Stdout, cmd.Stderr = prefixed(stdout, t.Name), prefixed(stderr, t.Name)
+		}
+		return t.Transport.Run(ctx, cmd)
+	})
+	if len(errs) > 0 {
+		return &DeployError{Op: "exec " + strings.Join(argv, " "), Hosts: errs}
+	}
+	return nil
+}
+
+// RunTask runs a named task on demand: build tasks on this machine (in the
+// project directory), others once in the current release of its host.
+func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stderr io.Writer) error {
+	task := e.Project.App.Task(name)
+	if task == nil {
+		var names []string
+		for _, t := range e.Project.App.Tasks {
+			names = append(names, t.Name)
+		}
+		return fmt.Errorf("%w: unknown task %q (defined: %s)", ErrConfig, name, strings.Join(names, ", "))
+	}
+	env, ts, closeAll, err := e.selected(ctx, envName, Selector{})
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	if task.When == platform.PhaseBuild {
+		return runLocal(ctx, e.Project.Dir, []string{"PLAT_ENV=" + env.Name}, task.Run, stdout)
+	}
+	t := pickHost(ts, task.Role)
+	if t == nil {
+		return fmt.Errorf("%w: task %s: no host has role %q", ErrConfig, name, task.Role)
+	}
+	return e.step(t.Name, "task "+name, strings.Join(task.Run, " "), func() error {
+		tctx, cancel := withTimeout(ctx, task.Timeout)
+		defer cancel()
+		cmd := hostcmd.InRelease(t.DeployTo, "", task.Run)
+		cmd.Env = e.baseEnv(env, t)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		return t.Transport.Run(tctx, cmd)
+	})
+}
+
+func (e *Engine) baseEnv(env *platform.Environment, t *platform.Target) map[string]string {
+	m := mergeEnv(e.Project.App.Env, env.Env)
+	m["PORT"] = fmt.Sprint(t.Port)
+	m["PLAT_ENV"] = env.Name
+	m["PLAT_HOST"] = t.Name
+	m["PLAT_DEPLOY_TO"] = t.DeployTo
+	return m
+}
+
+// Logs prints (or follows) the app's process logs of the selected hosts.
+func (e *Engine) Logs(ctx context.Context, envName string, sel Selector, lines int, follow bool, w io.Writer) error {
+	_, ts, closeAll, err := e.selected(ctx, envName, sel)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		cmd := hostcmd.Logs(t.DeployTo, lines, follow)
+		cmd.Stdout, cmd.Stderr = prefixed(w, t.Name), prefixed(w, t.Name)
+		err := t.Transport.Run(ctx, cmd)
+		if follow && ctx.Err() != nil {
+			return nil
+		}
+		return err
+	})
+	if len(errs) > 0 {
+		return &DeployError{Op: "logs", Hosts: errs}
+	}
+	return nil
+}
+
+// Up creates and starts the environment's machines (providers that
+// provision them).
+func (e *Engine) Up(ctx context.Context, envName string) ([]platform.MachineStatus, error) {
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return nil, err
+	}
+	pv, ok := prov.(platform.Provisioner)
+	if !ok {
+		return nil, fmt.Errorf("%w: provider %s of %s has no machines to bring up", ErrConfig, env.Provider.Type, envName)
+	}
+	start := e.startStep("localhost", "up", fmt.Sprintf("%d machines (%s)", len(env.Hosts()), env.Provider.Type))
+	resp, err := pv.Up(ctx, &platform.UpRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Progress: e.progressFn()})
+	e.endStep("localhost", "up", start, err)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Machines, nil
+}
+
+func (e *Engine) progressFn() func(host, line string) {
+	return func(host, line string) {
+		e.emit(platform.Event{Type: platform.EventLog, Host: host, Message: line})
+	}
+}
+
+// Down stops the app's processes on every host, then the machines when
+// the provider has them (removing them with destroy).
+func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]platform.MachineStatus, error) {
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return nil, err
+	}
+	pv, provisions := prov.(platform.Provisioner)
+	ts, closeAll, terr := e.targets(ctx, env, prov, nil)
+	if terr == nil {
+		defer closeAll()
+		drain := env.Rollout.DrainTimeout
+		if drain <= 0 {
+			drain = 10 * time.Second
+		}
+		errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+			return e.step(t.Name, "stop", "processes", func() error {
+				_, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, ""))
+				return err
+			})
+		})
+		if len(errs) > 0 && !provisions {
+			return nil, &DeployError{Op: "stop processes", Hosts: errs}
+		}
+	} else if !provisions {
+		return nil, terr
+	}
+	if !provisions {
+		return nil, nil
+	}
+	start := e.startStep("localhost", "down", env.Provider.Type)
+	resp, err := pv.Down(ctx, &platform.DownRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Destroy: destroy, Progress: e.progressFn()})
+	e.endStep("localhost", "down", start, err)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Machines, nil
+}
+
+// prefixed prefixes each line written to w with "[host] ".
+func prefixed(w io.Writer, host string) io.Writer {
+	return &lineWriter{fn: func(l string) { fmt.Fprintf(w, "[%s] %s\n", host, l) }}
+}

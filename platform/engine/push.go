@@ -1,0 +1,651 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
+	"github.com/plat-sh/plat/platform/release"
+)
+
+// PushOptions tune a push.
+type PushOptions struct {
+	Env     string
+	Ref     string
+	Message string
+	// Plan only builds and prints what would happen.
+	Plan bool
+	// Resume continues the last halted or interrupted push of Env.
+	Resume bool
+	// Yes answers "confirm" pauses.
+	Yes      bool
+	LockWait time.Duration
+	// Force pushes even when every host already runs the same content.
+	Force bool
+}
+
+// PushResult is what a push did.
+type PushResult struct {
+	Release   *release.Release
+	Rows      []platform.SummaryRow
+	URLs      map[string]string
+	Unchanged bool
+	Plan      *Plan
+}
+
+// push is the state of one push in flight.
+type push struct {
+	e       *Engine
+	opts    PushOptions
+	env     *platform.Environment
+	targets []*platform.Target
+	id      string // push id (journal key)
+	rel     *release.Release
+	man     *release.Manifest
+	states  map[string]*hostState
+	start   time.Time
+
+	mu      sync.Mutex
+	rows    map[string]*platform.SummaryRow
+	prev    map[string]string // host -> release before the switch
+	done    map[string]bool   // hosts that finished (from a resumed journal too)
+	history map[string]string // host -> outcome
+}
+
+// Push builds, records and rolls out a release (the life of a push is in
+// ARCHITECTURE.md).
+func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
+	env, prov, err := e.environment(opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
+		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+	ts, closeAll, err := e.targets(ctx, env, prov, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	p.targets = ts
+
+	var lock *deployLock
+	if !opts.Plan {
+		lock, err = e.acquire(ctx, env, ts, "push", opts.Message, opts.LockWait)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.release(ctx)
+	}
+
+	work, err := os.MkdirTemp(filepath.Join(e.StateDir), "build-")
+	if err != nil {
+		if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
+			return nil, err
+		}
+		if work, err = os.MkdirTemp(e.StateDir, "build-"); err != nil {
+			return nil, err
+		}
+	}
+	defer os.RemoveAll(work)
+
+	if opts.Resume {
+		if err := p.loadResume(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := e.runHooks(ctx, env, platform.HookStarting, p.hookEnv(""), nil); err != nil {
+			return nil, fmt.Errorf("hook starting: %w", err)
+		}
+		if err := p.build(ctx, work); err != nil {
+			p.fail(ctx, err)
+			return nil, err
+		}
+	}
+
+	states, errs := e.readStates(ctx, ts)
+	if len(errs) > 0 {
+		return nil, &DeployError{Op: "read host state", Hosts: errs}
+	}
+	p.states = states
+	if !opts.Resume {
+		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
+			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
+			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
+		}
+		p.rel.ID = release.ID(p.nextNumber())
+	}
+	if opts.Plan {
+		plan := p.plan()
+		return &PushResult{Release: p.rel, Plan: plan}, nil
+	}
+	if !opts.Resume {
+		if err := e.store().Record(p.rel, p.man); err != nil {
+			return nil, fmt.Errorf("record release %s: %w", p.rel.ID, err)
+		}
+		p.id = newPushID(p.rel.ID)
+		p.journalLocal("started", "")
+	}
+
+	res, err := p.rollout(ctx)
+	if err != nil {
+		p.fail(ctx, err)
+	}
+	return res, err
+}
+
+func newPushID(rel string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return rel + "-" + hex.EncodeToString(b)
+}
+
+// build runs steps 3–6 of the recipe on this machine.
+func (p *push) build(ctx context.Context, work string) error {
+	e, app := p.e, p.e.Project.App
+	var src *source
+	err := e.step("localhost", "fetch", sourceLabel(app, p.opts.Ref), func() error {
+		var err error
+		src, err = e.fetch(ctx, work, p.opts.Ref)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if src.Dirty {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "the working tree has uncommitted changes; plat deploys the commit " + short(src.SHA)})
+	}
+	if err := stripVCS(src.Dir); err != nil {
+		return err
+	}
+	var built *platform.BuildResult
+	if e.Builder != nil {
+		label := strings.Join(app.Buildpacks, ",")
+		if label == "" {
+			label = "detect"
+		}
+		err = e.step("localhost", "build", fmt.Sprintf("%s (%s@%s)", label, app.Name, short(src.SHA)), func() error {
+			var err error
+			built, err = e.Builder.Build(ctx, &platform.BuildRequest{
+				Dir: src.Dir, Buildpacks: app.Buildpacks, Env: mergeEnv(app.Env, p.env.Env),
+				CacheDir: filepath.Join(e.StateDir, "cache", "build", p.env.Name), Output: e.output("localhost"),
+			})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if built == nil {
+		built = &platform.BuildResult{}
+	}
+	for _, t := range app.Tasks {
+		if t.When != platform.PhaseBuild {
+			continue
+		}
+		t := t
+		err := e.step("localhost", "task "+t.Name, strings.Join(t.Run, " "), func() error {
+			tctx, cancel := withTimeout(ctx, t.Timeout)
+			defer cancel()
+			env := []string{"PLAT_ENV=" + p.env.Name, "PLAT_GIT_SHA=" + src.SHA}
+			for k, v := range mergeEnv(app.Env, p.env.Env) {
+				env = append(env, k+"="+v)
+			}
+			return runLocal(tctx, src.Dir, env, t.Run, e.output("localhost"))
+		})
+		if err != nil {
+			return fmt.Errorf("build task %s failed; nothing was uploaded: %w", t.Name, err)
+		}
+	}
+	var man *release.Manifest
+	err = e.step("localhost", "package", "", func() error {
+		if err := stripVCS(src.Dir); err != nil {
+			return err
+		}
+		private, err := overlayPrivate(p.env.Private, src.Dir)
+		if err != nil {
+			return err
+		}
+		if src.SHA != "" {
+			if err := os.WriteFile(filepath.Join(src.Dir, "REVISION"), []byte(src.SHA+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+		man, err = release.Scan(src.Dir, release.ScanOptions{Private: private})
+		if err != nil {
+			return err
+		}
+		return e.store().AddTree(src.Dir, man)
+	})
+	if err != nil {
+		return err
+	}
+	n, size := man.Files()
+	p.man = man
+	p.rel = &release.Release{
+		Env: p.env.Name, App: app.Name, GitSHA: src.SHA, GitRef: src.Ref, Author: src.Author,
+		Pusher: e.user(), Time: e.now().UTC().Truncate(time.Second), Message: p.opts.Message,
+		ManifestHash: man.Hash(), Buildpacks: built.Buildpacks, Processes: processesOf(built, src.Dir),
+		ConfigHash: configHash(app, p.env), Files: n, Size: size,
+	}
+	return nil
+}
+
+func sourceLabel(app *platform.App, ref string) string {
+	s := app.Source.Git
+	if s == "" {
+		s = "working tree"
+	}
+	if ref != "" {
+		s += "@" + ref
+	}
+	return s
+}
+
+// processesOf returns the Procfile's process types.
+func processesOf(b *platform.BuildResult, dir string) map[string]string {
+	if len(b.Processes) > 0 {
+		return b.Processes
+	}
+	f, err := os.Open(filepath.Join(dir, "Procfile"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	procs, _ := parseProcfile(f)
+	return procs
+}
+
+// unchanged reports whether every host already runs exactly this content.
+func (p *push) unchanged() bool {
+	for _, t := range p.targets {
+		s := p.states[t.Name]
+		if s == nil || s.manifest == nil || s.manifest.Hash() != p.man.Hash() {
+			return false
+		}
+	}
+	return true
+}
+
+// nextNumber allocates the release number under the lock: one past the
+// highest any host or the local store has seen, so pushers with separate
+// .plat directories never reuse an id.
+func (p *push) nextNumber() int {
+	n := p.e.store().Latest(p.env.Name)
+	for _, s := range p.states {
+		for _, r := range s.Releases {
+			n = max(n, release.Num(r))
+		}
+		for _, h := range s.history {
+			n = max(n, release.Num(h.Release))
+		}
+	}
+	return n + 1
+}
+
+// rollout runs steps 8–11 on the hosts.
+func (p *push) rollout(ctx context.Context) (*PushResult, error) {
+	e := p.e
+	for _, t := range p.targets {
+		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: p.rel.ID, Status: "pending"}
+	}
+	// 8. upload everywhere before anything switches.
+	pending := p.pendingTargets()
+	if err := p.uploadAll(ctx, pending); err != nil {
+		return p.result(), err
+	}
+	if err := e.runHooks(ctx, p.env, platform.HookUploaded, p.hookEnv(""), p.targets); err != nil {
+		return p.result(), fmt.Errorf("hook uploaded: %w", err)
+	}
+	// 9. release tasks, once.
+	if err := p.releaseTasks(ctx); err != nil {
+		return p.result(), err
+	}
+	// 10. switch, stage by stage.
+	if err := p.switchStages(ctx, pending); err != nil {
+		return p.result(), err
+	}
+	// 11. finish.
+	p.finish(ctx, "ok")
+	if err := e.runHooks(ctx, p.env, platform.HookFinished, p.hookEnv(""), p.targets); err != nil {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook finished failed: " + err.Error()})
+	}
+	res := p.result()
+	e.emit(platform.Event{Type: platform.EventSummary, Rows: res.Rows})
+	return res, nil
+}
+
+func (p *push) pendingTargets() []*platform.Target {
+	var out []*platform.Target
+	for _, t := range p.targets {
+		if !p.done[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (p *push) result() *PushResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	res := &PushResult{Release: p.rel, URLs: urls(p.targets)}
+	for _, t := range p.targets {
+		res.Rows = append(res.Rows, *p.rows[t.Name])
+	}
+	return res
+}
+
+func urls(ts []*platform.Target) map[string]string {
+	m := map[string]string{}
+	for _, t := range ts {
+		if t.PublicURL != "" {
+			m[t.Name] = t.PublicURL
+		}
+	}
+	return m
+}
+
+func (p *push) setRow(host, status, note string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.rows[host]
+	r.Status = status
+	r.Duration = p.e.now().Sub(p.start)
+	if note != "" {
+		r.Note = note
+	}
+}
+
+// fail runs the failed hooks and records the push's outcome locally.
+func (p *push) fail(ctx context.Context, err error) {
+	e := p.e
+	if p.rel != nil && p.rel.ID != "" {
+		p.journalLocal("failed", err.Error())
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if herr := e.runHooks(hctx, p.env, platform.HookFailed, p.hookEnv(err.Error()), p.targets); herr != nil {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook failed failed: " + herr.Error()})
+	}
+	if p.rows != nil && len(p.rows) > 0 {
+		e.emit(platform.Event{Type: platform.EventSummary, Rows: p.result().Rows})
+	}
+}
+
+// journalLocal appends the push's progress to .plat/journal/<env>.jsonl.
+func (p *push) journalLocal(state, note string) {
+	dir := filepath.Join(p.e.StateDir, "journal")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(dir, p.env.Name+".jsonl"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	b, _ := json.Marshal(journalEntry{Push: p.id, Release: p.rel.ID, State: state, Time: p.e.now().UTC(), Note: note})
+	_, _ = f.Write(append(b, '\n'))
+}
+
+type journalEntry struct {
+	Push    string    `json:"push"`
+	Release string    `json:"release"`
+	State   string    `json:"state"` // started, halted, failed, finished
+	Time    time.Time `json:"time"`
+	Note    string    `json:"note,omitempty"`
+}
+
+// journalHost records a host's progress on the host itself.
+func (p *push) journalHost(ctx context.Context, t *platform.Target, step string) {
+	line := fmt.Sprintf("%s %s %s %s", p.id, p.rel.ID, step, p.e.now().UTC().Format(time.RFC3339))
+	if _, err := run(context.WithoutCancel(ctx), t, hostcmd.Journal(t.DeployTo, line)); err != nil {
+		p.e.log().Warn("journal", "host", t.Name, "err", err)
+	}
+}
+
+// loadResume finds the last unfinished push of the environment and its
+// release (from the local store: a resume never rebuilds), and which hosts
+// already finished it (from their journals).
+func (p *push) loadResume(ctx context.Context) error {
+	e := p.e
+	b, err := os.ReadFile(filepath.Join(e.StateDir, "journal", p.env.Name+".jsonl"))
+	if err != nil {
+		return fmt.Errorf("%w: nothing to resume for %s: no push journal in %s", ErrConfig, p.env.Name, filepath.Join(e.StateDir, "journal"))
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var last journalEntry
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		return fmt.Errorf("read push journal: %w", err)
+	}
+	if last.State == "finished" {
+		return fmt.Errorf("%w: nothing to resume for %s: the last push (%s) finished", ErrConfig, p.env.Name, last.Release)
+	}
+	rel, err := e.store().Get(p.env.Name, last.Release)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", last.Release, err)
+	}
+	man, err := e.store().Manifest(p.env.Name, last.Release)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", last.Release, err)
+	}
+	p.rel, p.man, p.id = rel, man, last.Push
+	var mu sync.Mutex
+	e.forEach(ctx, p.targets, 0, func(ctx context.Context, t *platform.Target) error {
+		out, err := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id))
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(out, "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 3 && f[2] == "switched" {
+				mu.Lock()
+				p.done[t.Name] = true
+				mu.Unlock()
+			}
+		}
+		return nil
+	})
+	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("resuming push of %s: %d of %d hosts already switched", rel.ID, len(p.done), len(p.targets))})
+	p.journalLocal("resumed", "")
+	return nil
+}
+
+// uploadAll prepares the new release on every pending host. A host that
+// cannot prepare stops the push with nothing switched.
+func (p *push) uploadAll(ctx context.Context, ts []*platform.Target) error {
+	up := newUploader(p.e, p.rel, p.man)
+	defer up.close()
+	errs := p.e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		err := up.upload(ctx, t, p.states[t.Name])
+		if err != nil {
+			p.setRow(t.Name, "failed", "upload")
+			return err
+		}
+		p.setRow(t.Name, "uploaded", "")
+		p.journalHost(ctx, t, "uploaded")
+		return nil
+	})
+	if len(errs) > 0 {
+		for _, t := range ts {
+			if errs[t.Name] == nil {
+				p.setRow(t.Name, "not switched", "")
+			}
+		}
+		err := &DeployError{Op: fmt.Sprintf("upload %s failed; no host was switched", p.rel.ID), Hosts: errs}
+		if ctx.Err() != nil {
+			err.Err = ctx.Err()
+		}
+		return err
+	}
+	return nil
+}
+
+// releaseTasks runs release-phase tasks (and the Procfile's release
+// process) once, on one host, in the new release before any switch.
+func (p *push) releaseTasks(ctx context.Context) error {
+	e, app := p.e, p.e.Project.App
+	var tasks []platform.Task
+	for _, t := range app.Tasks {
+		if t.When == platform.PhaseRelease {
+			tasks = append(tasks, t)
+		}
+	}
+	if cmd, ok := p.rel.Processes["release"]; ok {
+		tasks = append(tasks, platform.Task{Name: "release", When: platform.PhaseRelease, Run: []string{"sh", "-c", cmd}})
+	}
+	for _, task := range tasks {
+		t := pickHost(p.targets, task.Role)
+		if t == nil {
+			return fmt.Errorf("%w: release task %s: no host has role %q", ErrConfig, task.Name, task.Role)
+		}
+		if out, _ := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id)); strings.Contains(out, " task:"+task.Name+" ") {
+			continue // done before the push was interrupted
+		}
+		task := task
+		err := e.step(t.Name, "task "+task.Name, fmt.Sprintf("%s (release %s)", strings.Join(task.Run, " "), p.rel.ID), func() error {
+			tctx, cancel := withTimeout(ctx, task.Timeout)
+			defer cancel()
+			cmd := hostcmd.InRelease(t.DeployTo, p.rel.ID, task.Run)
+			cmd.Env = p.processEnv(t)
+			cmd.Stdout, cmd.Stderr = e.output(t.Name), e.output(t.Name)
+			_, err := run(tctx, t, cmd)
+			return err
+		})
+		if err != nil {
+			return &DeployError{Op: fmt.Sprintf("release task %s failed on %s; no host was switched", task.Name, t.Name), Err: err}
+		}
+		p.journalHost(ctx, t, "task:"+task.Name)
+	}
+	return nil
+}
+
+// pickHost returns the first target with role (or the first target).
+func pickHost(ts []*platform.Target, role string) *platform.Target {
+	for _, t := range ts {
+		if role == "" || t.HasRole(role) {
+			return t
+		}
+	}
+	return nil
+}
+
+// processEnv is the environment of processes and tasks on t.
+func (p *push) processEnv(t *platform.Target) map[string]string {
+	env := mergeEnv(p.e.Project.App.Env, p.env.Env)
+	env["PORT"] = fmt.Sprint(t.Port)
+	env["PLAT_ENV"] = p.env.Name
+	env["PLAT_RELEASE"] = p.rel.ID
+	env["PLAT_HOST"] = t.Name
+	env["PLAT_DEPLOY_TO"] = t.DeployTo
+	return env
+}
+
+// finish records history and revisions.log on every host and prunes.
+func (p *push) finish(ctx context.Context, outcome string) {
+	e := p.e
+	branch := p.rel.GitRef
+	if b := e.Project.App.Source.Branch; b != "" {
+		branch = b
+	}
+	e.forEach(ctx, p.targets, 0, func(ctx context.Context, t *platform.Target) error {
+		p.mu.Lock()
+		hostOutcome, ok := p.history[t.Name]
+		prev := p.prev[t.Name]
+		p.mu.Unlock()
+		if !ok {
+			return nil
+		}
+		line := fmt.Sprintf("Branch %s (at %s) deployed as release %s by %s", branch, short(p.rel.GitSHA), p.rel.ID, e.user())
+		if hostOutcome != "ok" {
+			line = fmt.Sprintf("Branch %s (at %s) failed to deploy as release %s by %s (%s)", branch, short(p.rel.GitSHA), p.rel.ID, e.user(), hostOutcome)
+		}
+		h := historyLine(HistoryEntry{Event: "deploy", Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
+			GitSHA: p.rel.GitSHA, Outcome: hostOutcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
+		if _, err := run(ctx, t, hostcmd.Record(t.DeployTo, line, h)); err != nil {
+			e.log().Warn("record history", "host", t.Name, "err", err)
+		}
+		if hostOutcome == "ok" {
+			p.prune(ctx, t, p.rel.ID, prev)
+		}
+		return nil
+	})
+	p.journalLocal(map[bool]string{true: "finished", false: outcome}[outcome == "ok"], "")
+}
+
+// prune removes old releases on t (never the current or previous one).
+func (p *push) prune(ctx context.Context, t *platform.Target, current, previous string) {
+	keep := p.env.KeepReleases
+	if keep <= 0 {
+		keep = 5
+	}
+	if out, err := run(ctx, t, hostcmd.Prune(t.DeployTo, keep, current, previous)); err == nil && strings.TrimSpace(out) != "" {
+		p.e.log().Info("pruned", "host", t.Name, "releases", strings.Fields(out))
+	}
+}
+
+func mergeEnv(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// output returns a writer that turns command output into log events.
+func (e *Engine) output(host string) io.Writer {
+	return &lineWriter{fn: func(l string) {
+		e.emit(platform.Event{Type: platform.EventLog, Host: host, Message: l})
+	}}
+}
+
+type lineWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	fn  func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			break
+		}
+		w.fn(strings.TrimRight(string(w.buf[:i]), "\r"))
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+var errNoHealth = errors.New("no health check configured")
+
+func sortedTargets(ts []*platform.Target) []string {
+	var names []string
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	return names
+}

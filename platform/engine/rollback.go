@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
+	"github.com/plat-sh/plat/platform/release"
+)
+
+// RollbackOptions tune a rollback.
+type RollbackOptions struct {
+	Env string
+	// Release to return to; "" means the release before the newest one
+	// that is current on any host.
+	Release  string
+	LockWait time.Duration
+}
+
+// Rollback switches every host to an earlier release without rebuilding:
+// hosts that still have it switch at once; hosts that pruned it get it
+// uploaded again from the local store. Hosts already on it are left alone,
+// so a rollback after a halted push makes the fleet consistent.
+func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResult, error) {
+	env, prov, err := e.environment(opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	ts, closeAll, err := e.targets(ctx, env, prov, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	lock, err := e.acquire(ctx, env, ts, "rollback", "", opts.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release(ctx)
+	states, errs := e.readStates(ctx, ts)
+	if len(errs) > 0 {
+		return nil, &DeployError{Op: "read host state", Hosts: errs}
+	}
+	target := opts.Release
+	if target == "" {
+		newest := ""
+		for _, t := range ts {
+			if c := states[t.Name].Current; release.Num(c) > release.Num(newest) {
+				newest = c
+			}
+		}
+		for _, t := range ts {
+			if states[t.Name].Current == newest {
+				target = states[t.Name].previousOf(newest)
+				if target != "" {
+					break
+				}
+			}
+		}
+		if target == "" {
+			return nil, fmt.Errorf("%w: no earlier release to roll back to on %s (current: %s)", ErrConfig, env.Name, orNone(newest))
+		}
+	}
+	rel, relErr := e.store().Get(env.Name, target)
+	p := &push{e: e, env: env, targets: ts, states: states, start: e.now(), id: newPushID(target),
+		rows: map[string]*platform.SummaryRow{}, prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+	p.rel = rel
+	if relErr != nil {
+		p.rel = &release.Release{ID: target, Env: env.Name}
+	}
+	for _, t := range ts {
+		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: target, Status: "pending"}
+	}
+	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "rolling back " + env.Name + " to " + target})
+	var up *uploader
+	errs = e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		st := states[t.Name]
+		if st.Current == target {
+			p.setRow(t.Name, "ok", "already current")
+			return nil
+		}
+		if !st.has(target) {
+			if relErr != nil {
+				return &HostError{Host: t.Name, Step: "rollback", Err: fmt.Errorf("release %s was pruned on the host and is not in the local store: %v", target, relErr)}
+			}
+			man, err := e.store().Manifest(env.Name, target)
+			if err != nil {
+				return &HostError{Host: t.Name, Step: "rollback", Err: err}
+			}
+			p.mu.Lock()
+			if up == nil {
+				up = newUploader(e, rel, man)
+			}
+			u := up
+			p.mu.Unlock()
+			if err := u.upload(ctx, t, st); err != nil {
+				p.setRow(t.Name, "failed", "upload")
+				return err
+			}
+		}
+		procs := readProcesses(ctx, t, target)
+		err := e.step(t.Name, "rollback "+target, "from "+orNone(st.Current), func() error {
+			return e.activate(ctx, t, env, target, p.processEnvFor(t, target), procs)
+		})
+		if err == nil {
+			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(ctx, t, e.health(env)) })
+		}
+		outcome := "ok"
+		if err != nil {
+			outcome = "failed"
+		}
+		p.setRow(t.Name, outcome, "")
+		line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
+		h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
+			GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
+		if _, rerr := run(context.WithoutCancel(ctx), t, hostcmd.Record(t.DeployTo, line, h)); rerr != nil && err == nil {
+			err = rerr
+		}
+		return err
+	})
+	if up != nil {
+		up.close()
+	}
+	res := p.result()
+	e.emit(platform.Event{Type: platform.EventSummary, Rows: res.Rows})
+	if len(errs) > 0 {
+		return res, &DeployError{Op: "rollback to " + target, Hosts: errs}
+	}
+	return res, nil
+}

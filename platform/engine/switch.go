@@ -1,0 +1,447 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
+)
+
+// stages splits targets into cumulative rollout stages: [1, "50%",
+// "100%"] over 6 hosts gives [web1] [web2 web3] [web4 web5 web6]. The last
+// stage always covers every host.
+func stages(spec []string, ts []*platform.Target) ([][]*platform.Target, error) {
+	n := len(ts)
+	var out [][]*platform.Target
+	done := 0
+	for _, s := range spec {
+		upto, err := stageCount(s, n)
+		if err != nil {
+			return nil, err
+		}
+		if upto > n {
+			upto = n
+		}
+		if upto <= done {
+			continue
+		}
+		out = append(out, ts[done:upto])
+		done = upto
+	}
+	if done < n {
+		out = append(out, ts[done:])
+	}
+	return out, nil
+}
+
+// stageCount turns "3" or "25%" into a cumulative host count (percentages
+// round up, so a stage is never empty).
+func stageCount(s string, n int) (int, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f <= 0 || f > 100 {
+			return 0, fmt.Errorf("%w: rollout stage %q is not a percentage in (0, 100]", ErrConfig, s)
+		}
+		return int(math.Ceil(f / 100 * float64(n))), nil
+	}
+	c, err := strconv.Atoi(s)
+	if err != nil || c <= 0 {
+		return 0, fmt.Errorf("%w: rollout stage %q is not a positive count or percentage", ErrConfig, s)
+	}
+	return c, nil
+}
+
+// maxFailures turns "1" or "10%" into a count of tolerated host failures.
+func maxFailures(s string, n int) int {
+	if s == "" {
+		return 0
+	}
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, _ := strconv.ParseFloat(p, 64)
+		return int(math.Floor(f / 100 * float64(n)))
+	}
+	c, _ := strconv.Atoi(s)
+	return c
+}
+
+// switchStages switches pending hosts stage by stage. A host whose health
+// check fails goes back to its previous release at once. When failures
+// exceed max_failures, on_failure decides: "rollback" returns every
+// switched host to its previous release; "halt" stops and leaves them.
+func (p *push) switchStages(ctx context.Context, pending []*platform.Target) error {
+	e, ro := p.e, p.env.Rollout
+	plan, err := stages(ro.Stages, pending)
+	if err != nil {
+		return err
+	}
+	budget := maxFailures(ro.MaxFailures, len(p.targets))
+	failures := 0
+	var switched []*platform.Target
+	for i, stage := range plan {
+		if i > 0 {
+			if err := p.pause(ctx, i, len(plan)); err != nil {
+				return p.abort(ctx, switched, err)
+			}
+		}
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("stage %d/%d: %s", i+1, len(plan), strings.Join(names(stage), ", "))})
+		var mu sync.Mutex
+		errs := e.forEach(ctx, stage, ro.MaxParallel, func(ctx context.Context, t *platform.Target) error {
+			err := p.switchHost(ctx, t)
+			if err == nil {
+				mu.Lock()
+				switched = append(switched, t)
+				mu.Unlock()
+			}
+			return err
+		})
+		failures += len(errs)
+		if ctx.Err() != nil {
+			return p.abort(ctx, switched, &DeployError{Op: "push interrupted", Hosts: errs, Err: ctx.Err()})
+		}
+		if failures > budget {
+			return p.abort(ctx, switched, &DeployError{
+				Op:    fmt.Sprintf("stage %d/%d failed (%d host failures, %d tolerated)", i+1, len(plan), failures, budget),
+				Hosts: errs})
+		}
+	}
+	if failures > 0 {
+		return &DeployError{Op: fmt.Sprintf("%d hosts failed their health check and were switched back", failures)}
+	}
+	return nil
+}
+
+// abort applies on_failure after a failed stage.
+func (p *push) abort(ctx context.Context, switched []*platform.Target, cause error) error {
+	e := p.e
+	policy := p.env.Rollout.OnFailure
+	if policy == "" {
+		policy = platform.OnFailureRollback
+	}
+	for _, t := range p.pendingTargets() {
+		p.mu.Lock()
+		if p.rows[t.Name].Status == "uploaded" {
+			p.rows[t.Name].Status = "not switched"
+		}
+		p.mu.Unlock()
+	}
+	if policy == platform.OnFailureHalt {
+		if len(switched) > 0 {
+			msg := fmt.Sprintf("halted: %s stay on %s; `plat push %s --resume` finishes the rest, `plat rollback %s` undoes it",
+				strings.Join(names(switched), ", "), p.rel.ID, p.env.Name, p.env.Name)
+			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: msg})
+			cause = fmt.Errorf("%w\n%s", cause, msg)
+		}
+		p.finish(ctx, "halted")
+		return cause
+	}
+	rctx := context.WithoutCancel(ctx)
+	errs := e.forEach(rctx, switched, 0, func(ctx context.Context, t *platform.Target) error {
+		p.mu.Lock()
+		prev := p.prev[t.Name]
+		p.mu.Unlock()
+		if prev == "" {
+			return nil
+		}
+		err := e.step(t.Name, "rollback "+prev, "on_failure = rollback", func() error {
+			return e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev))
+		})
+		if err == nil {
+			p.mu.Lock()
+			p.history[t.Name] = "rolled_back"
+			p.rows[t.Name].Status = "rolled back"
+			p.rows[t.Name].Release = prev
+			p.mu.Unlock()
+			p.journalHost(ctx, t, "rolled_back")
+		}
+		return err
+	})
+	p.finish(rctx, "rolled_back")
+	_ = e.runHooks(rctx, p.env, platform.HookRolledBack, p.hookEnv(cause.Error()), p.targets)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w\nrolling back also failed: %v", cause, &DeployError{Op: "rollback", Hosts: errs})
+	}
+	return fmt.Errorf("%w\nevery switched host is back on its previous release", cause)
+}
+
+// pause waits between stages: a duration, or a confirmation.
+func (p *push) pause(ctx context.Context, next, total int) error {
+	ro := p.env.Rollout
+	if ro.Confirm {
+		if p.opts.Yes {
+			return nil
+		}
+		if p.e.Confirm == nil {
+			return fmt.Errorf("%w: rollout pause is \"confirm\" but this run is not interactive: pass --yes to continue without asking", ErrConfig)
+		}
+		ok, err := p.e.Confirm(ctx, fmt.Sprintf("Continue with stage %d/%d of %s?", next+1, total, p.rel.ID))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("stopped at the user's request")
+		}
+		return nil
+	}
+	if ro.Pause > 0 {
+		p.e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("pausing %s before stage %d/%d", ro.Pause, next+1, total)})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(ro.Pause):
+		}
+	}
+	return nil
+}
+
+// switchHost switches t to the new release, restarts and health-checks it;
+// on a failed check it switches back and restarts the previous release.
+func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
+	e := p.e
+	st := p.states[t.Name]
+	prev := ""
+	if st != nil {
+		prev = st.Current
+	}
+	if prev == p.rel.ID && st != nil {
+		prev = st.previousOf(prev)
+	}
+	p.mu.Lock()
+	p.prev[t.Name] = prev
+	p.mu.Unlock()
+	err := e.step(t.Name, "switch "+p.rel.ID, fmt.Sprintf("from %s", orNone(prev)), func() error {
+		return e.activate(ctx, t, p.env, p.rel.ID, p.processEnv(t), p.rel.Processes)
+	})
+	if err == nil {
+		err = e.step(t.Name, "health", healthLabel(e.health(p.env)), func() error {
+			return e.checkHealth(ctx, t, e.health(p.env))
+		})
+	}
+	if err == nil {
+		p.setRow(t.Name, "ok", "")
+		p.mu.Lock()
+		p.history[t.Name] = "ok"
+		p.mu.Unlock()
+		p.journalHost(ctx, t, "switched")
+		return nil
+	}
+	p.setRow(t.Name, "failed", "switched back")
+	p.mu.Lock()
+	p.history[t.Name] = "failed"
+	p.mu.Unlock()
+	if prev != "" {
+		rctx := context.WithoutCancel(ctx)
+		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
+			return e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev))
+		}); rerr != nil {
+			return fmt.Errorf("%w; switching back to %s also failed: %v", err, prev, rerr)
+		}
+		p.mu.Lock()
+		p.rows[t.Name].Release = prev
+		p.mu.Unlock()
+	}
+	return err
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+func names(ts []*platform.Target) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+func (p *push) processEnvFor(t *platform.Target, id string) map[string]string {
+	env := p.processEnv(t)
+	env["PLAT_RELEASE"] = id
+	return env
+}
+
+// processesFor reads a release's process types from the host.
+func (p *push) processesFor(ctx context.Context, t *platform.Target, id string) map[string]string {
+	return readProcesses(ctx, t, id)
+}
+
+func readProcesses(ctx context.Context, t *platform.Target, id string) map[string]string {
+	out, err := run(ctx, t, &platform.Command{Args: []string{"cat", t.DeployTo + "/releases/" + id + "/Procfile"}})
+	if err != nil {
+		return nil
+	}
+	procs, _ := parseProcfile(strings.NewReader(out))
+	return procs
+}
+
+// activate makes id current on t and (re)starts its processes: the app's
+// restart command if it has one, otherwise plat stops the old processes
+// (TERM, drain timeout, KILL) and starts the new ones.
+func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv map[string]string, procs map[string]string) error {
+	app := e.Project.App
+	drain := env.Rollout.DrainTimeout
+	if drain <= 0 {
+		drain = 10 * time.Second
+	}
+	delete(procs, "release")
+	if len(app.Restart) == 0 && len(procs) > 0 {
+		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "")); err != nil {
+			return fmt.Errorf("stop processes: %w", err)
+		}
+	}
+	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
+		return fmt.Errorf("switch: %w", err)
+	}
+	if len(app.Restart) > 0 {
+		cmd := hostcmd.InRelease(t.DeployTo, id, app.Restart)
+		cmd.Env = penv
+		if _, err := run(ctx, t, cmd); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		return nil
+	}
+	if len(procs) == 0 {
+		return nil
+	}
+	cmd := hostcmd.Start(t.DeployTo, id, "", procs)
+	cmd.Env = penv
+	if _, err := run(ctx, t, cmd); err != nil {
+		return fmt.Errorf("start processes: %w", err)
+	}
+	return nil
+}
+
+// health returns the gate: the rollout's health block, else the app's.
+func (e *Engine) health(env *platform.Environment) *platform.HealthCheck {
+	if env.Rollout.Health != nil {
+		return env.Rollout.Health
+	}
+	return e.Project.App.Health
+}
+
+func healthLabel(h *platform.HealthCheck) string {
+	switch {
+	case h == nil:
+		return "none configured"
+	case h.HTTP != "":
+		return "GET " + h.HTTP
+	case h.TCP:
+		return "tcp"
+	case len(h.Command) > 0:
+		return strings.Join(h.Command, " ")
+	}
+	return ""
+}
+
+// checkHealth polls the check until it passes, or fails after retries.
+func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, h *platform.HealthCheck) error {
+	if h == nil {
+		return nil
+	}
+	timeout, interval, retries := h.Timeout, h.Interval, h.Retries
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	if retries <= 0 {
+		retries = 20
+	}
+	var last error
+	for i := 0; i < retries; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(interval):
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		last = e.probe(cctx, t, h)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("health check failed after %d tries: %w", retries, last)
+}
+
+func (e *Engine) probe(ctx context.Context, t *platform.Target, h *platform.HealthCheck) error {
+	addr := t.HealthAddr
+	if h.Port != 0 {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || host == "" {
+			host = "127.0.0.1"
+		}
+		addr = net.JoinHostPort(host, strconv.Itoa(h.Port))
+	}
+	if addr == "" {
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	}
+	dial := func(ctx context.Context, network, a string) (net.Conn, error) {
+		if d, ok := t.Transport.(platform.Dialer); ok {
+			return d.DialContext(ctx, network, a)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, a)
+	}
+	switch {
+	case len(h.Command) > 0:
+		cmd := hostcmd.InRelease(t.DeployTo, "", h.Command)
+		cmd.Env = map[string]string{"PORT": strconv.Itoa(t.Port)}
+		_, err := run(ctx, t, cmd)
+		return err
+	case h.TCP:
+		c, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	default:
+		c, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = c.SetDeadline(dl)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+h.HTTP, nil)
+		req.Header.Set("User-Agent", "plat-health")
+		req.Close = true
+		if err := req.Write(c); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64*1024))
+		resp.Body.Close()
+		if h.Status != 0 && resp.StatusCode != h.Status {
+			return fmt.Errorf("GET %s: status %d, want %d", h.HTTP, resp.StatusCode, h.Status)
+		}
+		if h.Status == 0 && resp.StatusCode >= 400 {
+			return fmt.Errorf("GET %s: status %d", h.HTTP, resp.StatusCode)
+		}
+		return nil
+	}
+}

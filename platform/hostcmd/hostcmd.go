@@ -1,0 +1,323 @@
+// Package hostcmd builds the commands plat runs on a target, as data: each
+// function returns an argv of the form ["sh", "-c", SCRIPT, "plat", ARGS…]
+// where SCRIPT is a constant and every user value travels as a positional
+// argument, never spliced into shell text. The scripts need only a POSIX
+// shell, coreutils, findutils, gzip and tar, so the same recipe runs on a
+// laptop directory, an SSH host, a container or a Vagrant machine.
+package hostcmd
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+func script(s string, args ...string) *platform.Command {
+	return &platform.Command{Args: append([]string{"sh", "-c", s, "plat"}, args...)}
+}
+
+// stateScript prints what the host has, in sections:
+//
+//	current <id>|-
+//	releases <id> <id> …
+//	--- history
+//	<lines of .plat/history>
+//	--- manifest
+//	<manifest of the current release>
+const stateScript = `cd "$1" 2>/dev/null || { echo "current -"; echo "releases"; exit 0; }
+cur=$(readlink current 2>/dev/null || true)
+cur=${cur#releases/}
+echo "current ${cur:--}"
+printf 'releases'
+for d in releases/r*; do [ -d "$d" ] && printf ' %s' "${d#releases/}"; done
+echo
+echo '--- history'
+cat .plat/history 2>/dev/null || true
+echo '--- manifest'
+if [ -n "$cur" ]; then cat "releases/$cur/.plat/manifest" 2>/dev/null || true; fi
+`
+
+// State reads the host's current release, its releases, history and the
+// current manifest.
+func State(deployTo string) *platform.Command { return script(stateScript, deployTo) }
+
+// HostState is State's output, parsed.
+type HostState struct {
+	Current  string
+	Releases []string
+	History  []string
+	Manifest string
+}
+
+// ParseState parses State's output.
+func ParseState(out string) HostState {
+	var st HostState
+	section := ""
+	var hist []string
+	var man strings.Builder
+	for _, line := range strings.SplitAfter(out, "\n") {
+		l := strings.TrimSuffix(line, "\n")
+		switch {
+		case l == "--- history":
+			section = "history"
+			continue
+		case l == "--- manifest":
+			section = "manifest"
+			continue
+		}
+		switch section {
+		case "":
+			if v, ok := strings.CutPrefix(l, "current "); ok && v != "-" {
+				st.Current = v
+			}
+			if v, ok := strings.CutPrefix(l, "releases"); ok {
+				st.Releases = strings.Fields(v)
+			}
+		case "history":
+			if l != "" {
+				hist = append(hist, l)
+			}
+		case "manifest":
+			man.WriteString(line)
+		}
+	}
+	st.History = hist
+	st.Manifest = man.String()
+	return st
+}
+
+// prepareScript makes releases/.<id>.tmp: a hard-linked copy of the base
+// release (no bytes copied), minus the paths listed NUL-separated on stdin.
+const prepareScript = `set -e
+cd "$1"
+mkdir -p releases shared .plat
+tmp="releases/.$2.tmp"
+rm -rf "$tmp"
+if [ -n "$3" ] && [ -d "releases/$3" ]; then
+  cp -al "releases/$3" "$tmp"
+  rm -rf "$tmp/.plat"
+else
+  mkdir "$tmp"
+fi
+cd "$tmp"
+xargs -0 -r rm -rf --
+`
+
+// Prepare starts a new release dir from base; stdin carries the paths to
+// remove, NUL-separated (see RemoveList).
+func Prepare(deployTo, id, base string) *platform.Command {
+	return script(prepareScript, deployTo, id, base)
+}
+
+// RemoveList encodes paths for Prepare's stdin.
+func RemoveList(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		b.WriteString(p)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+// finishScript extracts the upload stream into the temp dir, links content
+// the base has under other paths, verifies the sent files' hashes and the
+// whole tree's listing digest, links shared dirs and files, then renames
+// the temp dir into place. Nothing outside releases/.<id>.tmp changes until
+// the final rename, so a failure leaves the host as it was.
+const finishScript = `set -e
+cd "$1"
+id=$2; base=$3; want=$4; shift 4
+tmp="releases/.$id.tmp"
+[ -d "$tmp" ] || { echo "plat: $tmp is missing (prepare did not run)" >&2; exit 1; }
+tar -xzpf - -C "$tmp"
+cd "$tmp"
+if [ -s .plat/links ]; then
+  while IFS='	' read -r src dst; do
+    mkdir -p "$(dirname "./$dst")"
+    ln -f "../$base/$src" "./$dst"
+  done < .plat/links
+fi
+if [ -s .plat/uploaded.sha256 ]; then
+  sha256sum --quiet --strict -c .plat/uploaded.sha256 >&2 || { echo "plat: uploaded content does not match the manifest" >&2; exit 1; }
+fi
+got=$( { find . -path ./.plat -prune -o -type f -exec stat -c 'f %a %s %n' {} + ; find . -path ./.plat -prune -o -type l -exec stat -c 'l 777 %s %n' {} + ; } | LC_ALL=C sort | sha256sum)
+got=${got%% *}
+if [ "$got" != "$want" ]; then
+  echo "plat: release tree does not match its manifest (digest $got, want $want)" >&2
+  exit 1
+fi
+for l in "$@"; do
+  kind=${l%%:*}; p=${l#*:}
+  if [ "$kind" = d ]; then mkdir -p "../../shared/$p"; else mkdir -p "$(dirname "../../shared/$p")"; [ -e "../../shared/$p" ] || : > "../../shared/$p"; fi
+  rm -rf "./$p"
+  mkdir -p "$(dirname "./$p")"
+  up=$(printf '%s' "$p" | sed 's|[^/]*|..|g')
+  ln -s "$up/../shared/$p" "./$p"
+done
+cd ../..
+if [ -d "releases/$id" ]; then rm -rf "$tmp"; else mv "$tmp" "releases/$id"; fi
+`
+
+// Finish extracts the stream (stdin) and installs releases/<id>. digest is
+// the SHA-256 of the manifest's Listing; linked are "d:path" or "f:path"
+// shared links.
+func Finish(deployTo, id, base, digest string, linked []string) *platform.Command {
+	return script(finishScript, append([]string{deployTo, id, base, digest}, linked...)...)
+}
+
+// Linked returns Finish's shared-link arguments.
+func Linked(dirs, files []string) []string {
+	var out []string
+	for _, d := range dirs {
+		out = append(out, "d:"+strings.Trim(d, "/"))
+	}
+	for _, f := range files {
+		out = append(out, "f:"+strings.Trim(f, "/"))
+	}
+	return out
+}
+
+// switchScript points current at releases/<id> atomically: a symlink under
+// a temp name, then rename(2) over current (mv -T), never ln -sfn. It
+// prints the release current pointed at before.
+const switchScript = `set -e
+cd "$1"
+[ -d "releases/$2" ] || { echo "plat: releases/$2 does not exist" >&2; exit 1; }
+prev=$(readlink current 2>/dev/null || true)
+rm -f .plat/current.tmp
+ln -s "releases/$2" .plat/current.tmp
+mv -T .plat/current.tmp current
+echo "${prev#releases/}"
+`
+
+// Switch makes releases/<id> current; stdout is the previous release id.
+func Switch(deployTo, id string) *platform.Command { return script(switchScript, deployTo, id) }
+
+// recordScript appends to revisions.log (Capistrano's wording) and to
+// plat's structured history, and writes REVISION-independent bookkeeping.
+const recordScript = `set -e
+cd "$1"
+mkdir -p .plat
+printf '%s\n' "$2" >> revisions.log
+printf '%s\n' "$3" >> .plat/history
+`
+
+// Record appends a revisions.log line and a history line.
+func Record(deployTo, revisionsLine, historyLine string) *platform.Command {
+	return script(recordScript, deployTo, revisionsLine, historyLine)
+}
+
+// pruneScript removes old releases, keeping the newest $2 and always the
+// current and the previous ones ($3, $4).
+const pruneScript = `cd "$1" || exit 0
+keep=$2; cur=$3; prev=$4
+ls -1 releases 2>/dev/null | grep '^r[0-9][0-9]*$' | sed 's/^r//' | sort -rn | sed 's/^/r/' | {
+  n=0
+  while read -r id; do
+    n=$((n+1))
+    if [ "$n" -le "$keep" ] || [ "$id" = "$cur" ] || [ "$id" = "$prev" ]; then continue; fi
+    rm -rf "releases/$id" && echo "$id"
+  done
+}
+rm -rf releases/.*.tmp 2>/dev/null || true
+`
+
+// Prune removes releases beyond keep; stdout lists the removed ids.
+func Prune(deployTo string, keep int, current, previous string) *platform.Command {
+	return script(pruneScript, deployTo, strconv.Itoa(keep), current, previous)
+}
+
+// verifyScript checks the current release against its manifest: hashes of
+// every file (sha256sum -c prints FAILED lines) and the tree's listing.
+const verifyScript = `cd "$1" || exit 2
+cur=$(readlink current 2>/dev/null) || { echo "plat: no current release" >&2; exit 2; }
+cd "$cur" || exit 2
+echo '--- failed'
+sha256sum -c --quiet .plat/sha256sums 2>/dev/null || true
+echo '--- listing'
+{ find . -path ./.plat -prune -o -type f -exec stat -c 'f %a %s %n' {} + ; find . -path ./.plat -prune -o -type l -exec stat -c 'l 777 %s %n' {} + ; } | LC_ALL=C sort
+`
+
+// Verify prints sha256sum failures and the current tree's listing.
+func Verify(deployTo string) *platform.Command { return script(verifyScript, deployTo) }
+
+// lockScript takes the environment's deploy lock on this host. The lock is
+// a directory (mkdir is atomic) holding an info file with key=value lines;
+// an expired lease may be taken over. Exit 3 with the info on stdout when
+// someone else holds it.
+const lockScript = `set -e
+cd "$1" 2>/dev/null || { mkdir -p "$1"; cd "$1"; }
+mkdir -p .plat
+token=$2; lease=$3; info=$4
+now=$(date +%s)
+write() { printf '%s\nexpires=%s\ntoken=%s\n' "$info" "$((now + lease))" "$token" > .plat/lock/info.tmp && mv .plat/lock/info.tmp .plat/lock/info; }
+if mkdir .plat/lock 2>/dev/null; then write; echo acquired; exit 0; fi
+held=$(cat .plat/lock/info 2>/dev/null || true)
+case "$held" in *"token=$token"*) write; echo acquired; exit 0;; esac
+exp=$(printf '%s\n' "$held" | sed -n 's/^expires=//p')
+if [ -n "$exp" ] && [ "$exp" -lt "$now" ]; then
+  rm -rf .plat/lock.stale; mv .plat/lock .plat/lock.stale 2>/dev/null || true
+  if mkdir .plat/lock 2>/dev/null; then rm -rf .plat/lock.stale; write; echo "acquired stale"; printf '%s\n' "$held"; exit 0; fi
+  held=$(cat .plat/lock/info 2>/dev/null || true)
+fi
+echo held
+printf '%s\n' "$held"
+exit 3
+`
+
+// Lock takes the deploy lock for lease seconds; info is key=value lines.
+func Lock(deployTo, token string, lease time.Duration, info string) *platform.Command {
+	return script(lockScript, deployTo, token, strconv.Itoa(int(lease.Seconds())), info)
+}
+
+// unlockScript removes the lock if token holds it (or always, when token is
+// empty: plat lock break). It prints the info of the lock it removed.
+const unlockScript = `cd "$1" 2>/dev/null || exit 0
+[ -d .plat/lock ] || exit 0
+held=$(cat .plat/lock/info 2>/dev/null || true)
+if [ -n "$2" ]; then case "$held" in *"token=$2"*) ;; *) exit 0;; esac; fi
+rm -rf .plat/lock
+printf '%s\n' "$held"
+`
+
+// Unlock releases the lock held with token; an empty token breaks any lock.
+func Unlock(deployTo, token string) *platform.Command {
+	return script(unlockScript, deployTo, token)
+}
+
+// lockInfoScript prints the lock's info (empty when unlocked) and the
+// host's clock.
+const lockInfoScript = `cd "$1" 2>/dev/null || { echo "now=$(date +%s)"; exit 0; }
+echo "now=$(date +%s)"
+cat .plat/lock/info 2>/dev/null || true
+`
+
+// LockInfo reads the lock.
+func LockInfo(deployTo string) *platform.Command { return script(lockInfoScript, deployTo) }
+
+// ParseKV parses key=value lines.
+func ParseKV(s string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// journalScript appends one line to the host's push journal.
+const journalScript = `mkdir -p "$1/.plat" && printf '%s\n' "$2" >> "$1/.plat/journal"`
+
+// Journal records a step of a push on the host.
+func Journal(deployTo, line string) *platform.Command { return script(journalScript, deployTo, line) }
+
+// readJournalScript prints the journal lines of one push.
+const readJournalScript = `grep -F -- "$2 " "$1/.plat/journal" 2>/dev/null || true`
+
+// ReadJournal prints the journal lines that start with pushID.
+func ReadJournal(deployTo, pushID string) *platform.Command {
+	return script(readJournalScript, deployTo, pushID)
+}

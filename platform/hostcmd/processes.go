@@ -1,0 +1,158 @@
+package hostcmd
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+// startScript starts each Procfile process of releases/<id> detached in
+// its own session (setsid: its pid is its process group), with stdio on
+// <deploy_to>/.plat/logs/<type>.log and the pid in .plat/pids/<type>.pid.
+// .profile.d scripts are sourced first, as Heroku does. Arguments after
+// the release are type/command pairs.
+const startScript = `set -e
+root=$1; rel="$1/releases/$2"; sfx=$3; shift 3
+mkdir -p "$root/.plat/pids" "$root/.plat/logs"
+cd "$rel"
+while [ $# -ge 2 ]; do
+  t=$1; c=$2; shift 2
+  PLAT_PROCESS=$t setsid sh -c 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
+  echo $! > "$root/.plat/pids/$t.pid$sfx"
+  echo "$t $!"
+done
+`
+
+// Start starts processes (type → command) from release id. With a
+// non-empty suffix the pid files are written as <type>.pid<suffix> (the
+// new generation of an overlapping restart; see Promote).
+func Start(deployTo, id, suffix string, procs map[string]string) *platform.Command {
+	args := []string{deployTo, id, suffix}
+	for _, t := range sortedKeys(procs) {
+		args = append(args, t, procs[t])
+	}
+	return script(startScript, args...)
+}
+
+// stopScript stops processes by pid file: TERM to the process group, wait
+// up to the drain timeout, then KILL. With type arguments only those stop.
+const stopScript = `root=$1; tenths=$2; sfx=$3; shift 3
+cd "$root/.plat/pids" 2>/dev/null || exit 0
+if [ $# -eq 0 ]; then set -- $(ls -1 | sed -n "s/\.pid$sfx\$//p"); fi
+pids=
+for t in "$@"; do
+  f="$t.pid$sfx"; [ -f "$f" ] || continue
+  p=$(cat "$f"); rm -f "$f"
+  [ -n "$p" ] || continue
+  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+  pids="$pids $p"
+  echo "stopped $t $p"
+done
+i=0
+while [ -n "$pids" ] && [ $i -lt "$tenths" ]; do
+  alive=
+  for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+  pids=$alive
+  [ -n "$pids" ] || break
+  sleep 0.1; i=$((i+1))
+done
+for p in $pids; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+exit 0
+`
+
+// Stop stops processes of the given types (all when none), waiting up to
+// drain before killing them.
+func Stop(deployTo string, drain time.Duration, suffix string, types ...string) *platform.Command {
+	tenths := int(drain / (100 * time.Millisecond))
+	if tenths < 1 {
+		tenths = 1
+	}
+	return script(stopScript, append([]string{deployTo, strconv.Itoa(tenths), suffix}, types...)...)
+}
+
+// promoteScript renames the new generation's pid files over the old ones.
+const promoteScript = `cd "$1/.plat/pids" 2>/dev/null || exit 0
+for f in *.pid"$2"; do [ -f "$f" ] && mv -f "$f" "${f%"$2"}"; done; exit 0`
+
+// Promote makes pid files with suffix the current generation.
+func Promote(deployTo, suffix string) *platform.Command {
+	return script(promoteScript, deployTo, suffix)
+}
+
+// psScript prints one line per process: type, pid, running|dead.
+const psScript = `cd "$1/.plat/pids" 2>/dev/null || exit 0
+for f in *.pid; do
+  [ -f "$f" ] || continue
+  p=$(cat "$f")
+  if kill -0 "$p" 2>/dev/null; then s=running; else s=dead; fi
+  echo "${f%.pid} $p $s"
+done
+`
+
+// Processes lists supervised processes.
+func Processes(deployTo string) *platform.Command { return script(psScript, deployTo) }
+
+// Process is one line of Processes' output.
+type Process struct {
+	Type    string
+	PID     int
+	Running bool
+}
+
+// ParseProcesses parses Processes' output.
+func ParseProcesses(out string) []Process {
+	var ps []Process
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		pid, _ := strconv.Atoi(f[1])
+		ps = append(ps, Process{Type: f[0], PID: pid, Running: f[2] == "running"})
+	}
+	return ps
+}
+
+// logsScript prints (or follows) process logs.
+const logsScript = `cd "$1/.plat/logs" 2>/dev/null || exit 0
+n=$2; follow=$3; shift 3
+[ $# -gt 0 ] || set -- *.log
+[ -e "$1" ] || exit 0
+if [ "$follow" = 1 ]; then exec tail -n "$n" -F "$@"; else exec tail -n "$n" "$@"; fi
+`
+
+// Logs prints the last n lines of the process logs (types: all when none).
+func Logs(deployTo string, n int, follow bool, types ...string) *platform.Command {
+	f := "0"
+	if follow {
+		f = "1"
+	}
+	var files []string
+	for _, t := range types {
+		files = append(files, t+".log")
+	}
+	return script(logsScript, append([]string{deployTo, strconv.Itoa(n), f}, files...)...)
+}
+
+// InRelease runs argv in the current (or a given) release dir with the
+// .profile.d scripts sourced.
+func InRelease(deployTo, id string, argv []string) *platform.Command {
+	rel := "current"
+	if id != "" {
+		rel = "releases/" + id
+	}
+	return script(`cd "$1/$2" || exit 1; shift 2; for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; exec "$@"`,
+		append([]string{deployTo, rel}, argv...)...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,269 @@
+package release
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Release is an immutable, recorded build of the app for one environment.
+type Release struct {
+	ID      string    `json:"id"` // r1, r2, …: monotonic per environment
+	Env     string    `json:"env"`
+	App     string    `json:"app"`
+	GitSHA  string    `json:"git_sha,omitempty"`
+	GitRef  string    `json:"git_ref,omitempty"`
+	Author  string    `json:"author,omitempty"` // who wrote the commit
+	Pusher  string    `json:"pusher"`           // user@machine who pushed
+	Time    time.Time `json:"time"`
+	Message string    `json:"message,omitempty"`
+	// ManifestHash identifies the content: the same build pushed to two
+	// environments has the same hash.
+	ManifestHash string            `json:"manifest_hash"`
+	Buildpacks   []string          `json:"buildpacks,omitempty"`
+	Processes    map[string]string `json:"processes,omitempty"`
+	ConfigHash   string            `json:"config_hash,omitempty"`
+	Files        int               `json:"files"`
+	Size         int64             `json:"size"`
+}
+
+// Num returns the numeric part of a release id ("r42" → 42), or 0.
+func Num(id string) int {
+	n, err := strconv.Atoi(strings.TrimPrefix(id, "r"))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// ID formats a release number.
+func ID(n int) string { return "r" + strconv.Itoa(n) }
+
+// SortIDs sorts release ids by number.
+func SortIDs(ids []string) {
+	sort.Slice(ids, func(i, j int) bool { return Num(ids[i]) < Num(ids[j]) })
+}
+
+// Store keeps releases on the machine that runs plat: content-addressed
+// objects shared by every release and environment, and per environment one
+// metadata file and one manifest per release.
+//
+//	<root>/objects/ab/cdef…        file contents by SHA-256 (0600, dirs 0700)
+//	<root>/envs/<env>/<id>.json    release metadata
+//	<root>/envs/<env>/<id>.manifest
+//
+// The design sketch suggests a git repository; content addressing by
+// SHA-256 gives the same deduplication without zlib-compressing every
+// object on the push path (objects are hard links to the build tree when it
+// shares the file system), and rollbacks and diffs only need manifests.
+// Hosts hold the truth for history; the store is the cache that makes
+// rollbacks to pruned releases and diffs possible. Recording is idempotent,
+// and nothing is ever rewritten.
+type Store struct {
+	Root string
+}
+
+// ErrNotFound is returned for an unknown release.
+var ErrNotFound = errors.New("release not found")
+
+func (s *Store) envDir(env string) string { return filepath.Join(s.Root, "envs", env) }
+
+// ObjectPath is where the content with hash h lives.
+func (s *Store) ObjectPath(h string) string {
+	return filepath.Join(s.Root, "objects", h[:2], h[2:])
+}
+
+// HasObject reports whether the store holds content h.
+func (s *Store) HasObject(h string) bool {
+	_, err := os.Stat(s.ObjectPath(h))
+	return err == nil
+}
+
+// AddTree stores the content of every file and symlink target of m, read
+// from dir. Content already stored is skipped; new content is hard-linked
+// when possible (same file system), copied otherwise.
+func (s *Store) AddTree(dir string, m *Manifest) error {
+	for _, e := range m.Entries {
+		if e.Kind == KindDir || s.HasObject(e.Hash) {
+			continue
+		}
+		dst := s.ObjectPath(e.Hash)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		if e.Kind == KindSymlink {
+			if err := writeFileAtomic(dst, []byte(e.Target), 0o600); err != nil {
+				return err
+			}
+			continue
+		}
+		src := filepath.Join(dir, filepath.FromSlash(e.Path))
+		if err := copyFileAtomic(src, dst); err != nil {
+			return fmt.Errorf("store %s: %w", e.Path, err)
+		}
+	}
+	return nil
+}
+
+// Open opens stored content.
+func (s *Store) Open(h string) (*os.File, error) { return os.Open(s.ObjectPath(h)) }
+
+// ReadLink returns a stored symlink target.
+func (s *Store) ReadLink(h string) (string, error) {
+	b, err := os.ReadFile(s.ObjectPath(h))
+	return string(b), err
+}
+
+// Record writes a release's metadata and manifest. Recording the same id
+// twice with different content is an error: releases are immutable.
+func (s *Store) Record(r *Release, m *Manifest) error {
+	dir := s.envDir(r.Env)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if old, err := s.Get(r.Env, r.ID); err == nil {
+		if old.ManifestHash != r.ManifestHash {
+			return fmt.Errorf("record release %s/%s: already recorded with other content", r.Env, r.ID)
+		}
+		return nil
+	}
+	if err := writeFileAtomic(filepath.Join(dir, r.ID+".manifest"), m.Bytes(), 0o600); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return writeFileAtomic(filepath.Join(dir, r.ID+".json"), append(b, '\n'), 0o600)
+}
+
+// Get returns a release's metadata.
+func (s *Store) Get(env, id string) (*Release, error) {
+	b, err := os.ReadFile(filepath.Join(s.envDir(env), id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s/%s: %w", env, id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Release
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read release %s/%s: %w", env, id, err)
+	}
+	return &r, nil
+}
+
+// Manifest returns a release's manifest.
+func (s *Store) Manifest(env, id string) (*Manifest, error) {
+	f, err := os.Open(filepath.Join(s.envDir(env), id+".manifest"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s/%s: %w", env, id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := Parse(f)
+	if err != nil {
+		return nil, err
+	}
+	// Recover symlink targets from the objects.
+	for i, e := range m.Entries {
+		if e.Kind == KindSymlink {
+			if t, err := s.ReadLink(e.Hash); err == nil {
+				m.Entries[i].Target = t
+			}
+		}
+	}
+	return m, nil
+}
+
+// List returns an environment's releases, oldest first.
+func (s *Store) List(env string) ([]*Release, error) {
+	ents, err := os.ReadDir(s.envDir(env))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Release
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		r, err := s.Get(env, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return Num(out[i].ID) < Num(out[j].ID) })
+	return out, nil
+}
+
+// Latest returns the highest release number recorded for env (0 if none).
+func (s *Store) Latest(env string) int {
+	rs, _ := s.List(env)
+	if len(rs) == 0 {
+		return 0
+	}
+	return Num(rs[len(rs)-1].ID)
+}
+
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func copyFileAtomic(src, dst string) error {
+	tmp := dst + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Link(src, tmp); err == nil {
+		// A hard link shares the inode with the build tree, which is
+		// thrown away after the push; make it private to the store.
+		if err := os.Chmod(tmp, 0o600); err != nil {
+			return err
+		}
+		return os.Rename(tmp, dst)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

@@ -1,0 +1,157 @@
+// Package local is the zero-install provider: every host of an environment
+// is a directory under .plat/local/<env>/<host> on this machine, with the
+// same on-host layout and the same recipe as a server, and its processes
+// run here with one PORT per host.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+// DefaultBasePort is the first host's PORT unless base_port says otherwise.
+const DefaultBasePort = 8100
+
+// Factory makes local providers.
+type Factory struct{}
+
+// Schema describes provider "local".
+func (Factory) Schema() platform.Schema {
+	return platform.Schema{Attributes: []platform.Attribute{
+		{Name: "base_port", Type: platform.TypeNumber, Description: "PORT of the first host; the next hosts count up from it (default 8100)"},
+		{Name: "root", Type: platform.TypeString, Description: "directory holding the hosts (default .plat/local/<env>)"},
+	}}
+}
+
+// New configures a local provider.
+func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
+	p := &Provider{BasePort: cfg.Int("base_port", DefaultBasePort), Root: cfg.String("root", "")}
+	if p.BasePort <= 0 || p.BasePort > 65000 {
+		return nil, fmt.Errorf("provider local: base_port %d is out of range", p.BasePort)
+	}
+	return p, nil
+}
+
+// Provider is the local provider.
+type Provider struct {
+	BasePort int
+	Root     string
+}
+
+// HostDir is where a host of env lives.
+func (p *Provider) HostDir(stateDir, env, host string) string {
+	root := p.Root
+	if root == "" {
+		root = filepath.Join(stateDir, "local", env)
+	} else if !filepath.IsAbs(root) {
+		root = filepath.Join(filepath.Dir(stateDir), root)
+	}
+	return filepath.Join(root, host)
+}
+
+// Targets returns one directory per host; it creates them (they are the
+// machines, and cost nothing).
+func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	var out []*platform.Target
+	for i, h := range req.Env.Hosts() {
+		if !selected(req.Hosts, h.Name) {
+			continue
+		}
+		dir := p.HostDir(req.StateDir, req.Env.Name, h.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("host %s: create %s: %w", h.Name, dir, err)
+		}
+		port := h.Port
+		if port == 0 {
+			port = p.BasePort + i
+		}
+		out = append(out, &platform.Target{
+			Name:       h.Name,
+			Address:    "127.0.0.1",
+			Roles:      append([]string{h.Cluster}, h.Roles...),
+			DeployTo:   dir,
+			Port:       port,
+			HealthAddr: fmt.Sprintf("127.0.0.1:%d", port),
+			PublicURL:  fmt.Sprintf("http://127.0.0.1:%d", port),
+			Transport:  &Transport{Dir: dir},
+		})
+	}
+	return &platform.TargetsResponse{Targets: out}, nil
+}
+
+func selected(names []string, n string) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for _, x := range names {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+// Transport runs commands on this machine. Dir is the default working
+// directory.
+type Transport struct {
+	Dir string
+}
+
+// Run runs cmd as a child process in its own process group, so that
+// cancelling kills the whole command (not the processes it detached with
+// setsid, which are the app's).
+func (t *Transport) Run(ctx context.Context, cmd *platform.Command) error {
+	if len(cmd.Args) == 0 {
+		return errors.New("run: empty command")
+	}
+	c := exec.CommandContext(ctx, cmd.Args[0], cmd.Args[1:]...)
+	c.Dir = cmd.Dir
+	if c.Dir == "" {
+		c.Dir = t.Dir
+	}
+	c.Env = os.Environ()
+	for k, v := range cmd.Env {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	c.Stdin, c.Stdout, c.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	c.WaitDelay = 5 * time.Second
+	err := c.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("run %s: %w", cmd.Args[0], ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &platform.ExitError{Code: ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", cmd.Args[0], err)
+	}
+	return nil
+}
+
+// DialContext connects from this machine.
+func (t *Transport) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// Close does nothing: there is no connection.
+func (t *Transport) Close() error { return nil }
+
+var (
+	_ platform.ProviderFactory = Factory{}
+	_ platform.Provider        = (*Provider)(nil)
+	_ platform.Transport       = (*Transport)(nil)
+	_ platform.Dialer          = (*Transport)(nil)
+)
