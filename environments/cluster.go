@@ -76,8 +76,11 @@ func (l *loader) decodeCluster(b *hcl.Block, sc scope, seen map[string]hcl.Range
 		})
 		countAttr = nil
 	}
+	broken := false // a value was unusable (reported, or unknown after an earlier error)
 	if hostsAttr != nil {
-		for _, p := range l.hostPatterns(hostsAttr, sc) {
+		patterns, ok := l.hostPatterns(hostsAttr, sc)
+		broken = !ok
+		for _, p := range patterns {
 			names, err := expandHosts(p.pattern)
 			if err != nil {
 				l.add(&hcl.Diagnostic{
@@ -94,10 +97,10 @@ func (l *loader) decodeCluster(b *hcl.Block, sc scope, seen map[string]hcl.Range
 		}
 	}
 	if countAttr != nil {
-		if n, ok := l.integer(countAttr, sc, 1, maxCount); ok {
-			for i := 1; i <= n; i++ {
-				add(c.Name+strconv.Itoa(i), countAttr.Expr.Range())
-			}
+		n, ok := l.integer(countAttr, sc, 1, maxCount)
+		broken = !ok
+		for i := 1; i <= n; i++ {
+			add(c.Name+strconv.Itoa(i), countAttr.Expr.Range())
 		}
 	}
 
@@ -131,7 +134,7 @@ func (l *loader) decodeCluster(b *hcl.Block, sc scope, seen map[string]hcl.Range
 		}
 		l.decodeHost(hb, h, sc, hostDeploy)
 	}
-	if len(c.Hosts) == 0 && !l.diags[before:].HasErrors() {
+	if len(c.Hosts) == 0 && !broken && !l.diags[before:].HasErrors() {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cluster has no hosts",
@@ -160,12 +163,14 @@ type hostPattern struct {
 
 // hostPatterns evaluates the hosts list, element by element when it is
 // written as a list so that a bad range points at its own string.
-func (l *loader) hostPatterns(at *hcl.Attribute, sc scope) []hostPattern {
+func (l *loader) hostPatterns(at *hcl.Attribute, sc scope) ([]hostPattern, bool) {
 	var out []hostPattern
+	good := true
 	if exprs, d := hcl.ExprList(at.Expr); !d.HasErrors() {
 		for _, e := range exprs {
 			v, ok := l.eval(e, sc)
 			if !ok {
+				good = false
 				continue
 			}
 			s, err := convert.Convert(v, cty.String)
@@ -177,17 +182,18 @@ func (l *loader) hostPatterns(at *hcl.Attribute, sc scope) []hostPattern {
 					Subject:  e.Range().Ptr(),
 					Context:  at.Range.Ptr(),
 				})
+				good = false
 				continue
 			}
 			out = append(out, hostPattern{s.AsString(), e.Range()})
 		}
-		return out
+		return out, good
 	}
-	names, _ := l.strings(at, sc)
+	names, good := l.strings(at, sc)
 	for _, n := range names {
 		out = append(out, hostPattern{n, at.Expr.Range()})
 	}
-	return out
+	return out, good
 }
 
 func (l *loader) decodeHost(b *hcl.Block, h *platform.Host, sc scope, hostDeploy map[*platform.Host]*hcl.Attribute) {

@@ -92,9 +92,8 @@ func starterText(name, kind string) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# plat.hcl: how plat builds and deploys %s.\n", name)
-	p("#   plat validate        check this file\n")
-	p("#   plat env show local  see an environment, with inheritance and defaults applied\n")
-	p("#   plat push local      build a release and deploy it to the local hosts\n")
+	p("# Check it with `plat validate`, see an environment with `plat env show local`\n")
+	p("# (inheritance and defaults applied), deploy with `plat push local`.\n")
 	p("\n")
 	p("app %q {\n", name)
 	p("  # The code comes from the git repository (or the directory) that holds\n")

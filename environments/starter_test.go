@@ -1,0 +1,99 @@
+package environments
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStarterRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		kind  string
+	}{
+		{name: "requirements.txt", files: []string{"requirements.txt"}, kind: KindPython},
+		{name: "pyproject", files: []string{"pyproject.toml", "package.json"}, kind: KindPython},
+		{name: "python files with a Procfile", files: []string{"app.py", "Procfile"}, kind: KindPython},
+		{name: "python files alone are not enough", files: []string{"setup_helper.py"}, kind: KindGeneric},
+		{name: "go", files: []string{"go.mod", "main.go"}, kind: KindGo},
+		{name: "node", files: []string{"package.json", "index.html"}, kind: KindNode},
+		{name: "static", files: []string{"index.html"}, kind: KindStatic},
+		{name: "procfile", files: []string{"Procfile"}, kind: KindProcfile},
+		{name: "empty directory", kind: KindGeneric},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "My Shop_2")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tt.files {
+				writeFile(t, filepath.Join(dir, f), "x\n")
+			}
+			content, kind, err := Starter(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eq(t, "kind", kind, tt.kind)
+			text := string(content)
+			if !strings.HasPrefix(text, "# ") {
+				t.Errorf("starter does not start with a comment:\n%s", text)
+			}
+
+			writeFile(t, filepath.Join(dir, "plat.hcl"), text)
+			p := mustLoad(t, dir, "plat.hcl")
+			eq(t, "app name", p.App.Name, "my-shop-2")
+			local := env(t, p, "local")
+			eq(t, "provider", local.Provider.Type, "local")
+			eq(t, "hosts", hostNames(local), []string{"web1", "web2"})
+			if p.App.Health == nil {
+				t.Error("starter has no health check")
+			}
+			if len(p.Environments) != 1 {
+				t.Errorf("environments = %d, want only local (ssh is commented out)", len(p.Environments))
+			}
+
+			// The commented examples must be valid too once uncommented.
+			writeFile(t, filepath.Join(dir, "plat.hcl"), uncomment(text))
+			p = mustLoad(t, dir, "plat.hcl")
+			prod := env(t, p, "prod")
+			eq(t, "prod provider", prod.Provider.String("user", ""), "deploy")
+			eq(t, "prod hosts", hostNames(prod), []string{"web1.example.org", "web2.example.org", "web3.example.org", "web4.example.org"})
+			eq(t, "prod deploy_to", prod.DeployTo, "/srv/my-shop-2")
+		})
+	}
+}
+
+// uncomment turns the commented HCL of a starter into live HCL: every
+// "# " line inside a block (indented, or one that opens or closes one).
+func uncomment(s string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := line[:len(line)-len(trimmed)]
+		if rest, ok := strings.CutPrefix(trimmed, "# "); ok && looksLikeHCL(rest) {
+			line = indent + rest
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
+}
+
+func looksLikeHCL(s string) bool {
+	t := strings.TrimSpace(s)
+	return strings.HasPrefix(s, " ") || strings.HasSuffix(t, "{") || t == "}" ||
+		strings.Contains(t, " = ")
+}
+
+func TestStarterErrors(t *testing.T) {
+	if _, _, err := Starter(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("Starter on a missing directory succeeded")
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	writeFile(t, file, "")
+	if _, _, err := Starter(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("Starter on a file: err = %v", err)
+	}
+}
