@@ -1,11 +1,13 @@
 package ssh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -314,11 +316,13 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 	if sess.Stdout == nil {
 		sess.Stdout = io.Discard
 	}
-	sess.Stderr = cmd.Stderr
-	if sess.Stderr == nil {
+	stderr := cmd.Stderr
+	if stderr == nil {
 		tail = &tailBuffer{max: 4096}
-		sess.Stderr = tail
+		stderr = tail
 	}
+	pids := newPidFilter(stderr)
+	sess.Stderr = pids
 	if err := sess.Start(line); err != nil {
 		if c.waitDead(time.Second) {
 			return fmt.Errorf("run %s: %w", prog, c.deadError())
@@ -330,8 +334,9 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 
 	select {
 	case err = <-waitc:
+		pids.flush()
 	case <-ctx.Done():
-		c.stop(sess, waitc)
+		c.stop(sess, pids, waitc)
 		return ctxErr()
 	case <-c.dead:
 		sess.Close()
@@ -360,21 +365,39 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 	return fmt.Errorf("run %s on %s: %w", prog, c.name, err)
 }
 
-// stop ends a cancelled command: KILL goes to the program (the command
-// line execs it). Through sudo, KILL would only kill sudo and orphan the
-// program, so TERM, which sudo relays, gets a moment first.
-func (c *Conn) stop(sess *ssh.Session, waitc <-chan error) {
-	if c.become != "" {
-		sess.Signal(ssh.SIGTERM)
-		select {
-		case <-waitc:
-			return
-		case <-time.After(2 * time.Second):
-		}
-	}
+// stop ends a cancelled command. The signal request reaches the program
+// for non-root logins only (sshd refuses it where it runs the session
+// unprivileged-separated, as for root) and cannot kill through sudo, so
+// the command's process group is also killed from a second session.
+func (c *Conn) stop(sess *ssh.Session, pids *pidFilter, waitc <-chan error) {
 	sess.Signal(ssh.SIGKILL)
+	select {
+	case <-pids.ready:
+	case <-waitc:
+		return
+	case <-time.After(time.Second):
+	}
+	if pid := pids.pid(); pid > 0 && !c.isDead() {
+		c.killGroup(pid)
+	}
 	sess.Close()
 	awaitBounded(waitc)
+}
+
+// killGroup runs kill on the host, bounded in time: the caller's context
+// is already cancelled.
+func (c *Conn) killGroup(pid int) {
+	ks, err := c.client.NewSession()
+	if err != nil {
+		return
+	}
+	defer ks.Close()
+	done := make(chan error, 1)
+	go func() { done <- ks.Run(killCommand(pid, c.become)) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // awaitBounded waits for the session's copy goroutines so they no longer
@@ -424,6 +447,66 @@ func (c *Conn) Close() error {
 
 // Name is the host as the user named it.
 func (c *Conn) Name() string { return c.name }
+
+// pidFilter passes stderr on, minus the pidMarker line the command line
+// prints first, and remembers the pid.
+type pidFilter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	head   []byte
+	passed bool
+	p      int
+	ready  chan struct{} // closed once the first line was seen
+}
+
+func newPidFilter(w io.Writer) *pidFilter {
+	return &pidFilter{w: w, ready: make(chan struct{})}
+}
+
+func (f *pidFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.passed {
+		return f.w.Write(p)
+	}
+	f.head = append(f.head, p...)
+	i := bytes.IndexByte(f.head, '\n')
+	if i < 0 && len(f.head) < 64 {
+		return len(p), nil
+	}
+	rest := f.head
+	if i >= 0 && bytes.HasPrefix(f.head, []byte(pidMarker)) {
+		if n, err := strconv.Atoi(string(f.head[len(pidMarker):i])); err == nil {
+			f.p = n
+		}
+		rest = f.head[i+1:]
+	}
+	f.passed = true
+	f.head = nil
+	close(f.ready)
+	if len(rest) > 0 {
+		if _, err := f.w.Write(rest); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// flush passes on a first line that never ended.
+func (f *pidFilter) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.passed && len(f.head) > 0 {
+		f.w.Write(f.head)
+	}
+	f.head = nil
+}
+
+func (f *pidFilter) pid() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.p
+}
 
 // tailBuffer keeps the last max bytes written.
 type tailBuffer struct {

@@ -3,6 +3,7 @@ package ssh
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
@@ -46,10 +47,19 @@ func isShellSafe(s string) bool {
 // as shell text, and the cd happens as the become user.
 const becomeCd = `cd -- "$1" && shift && exec "$@"`
 
+// pidMarker starts the first line of every command's stderr: the remote
+// shell reports its pid, which is also the process group of everything the
+// command starts (sshd puts each session in its own session and group).
+// Run strips the line and uses the pid to kill the group on cancel.
+const pidMarker = "plat-pid "
+
+// pidPrefix is the shell text that prints pidMarker.
+const pidPrefix = `printf 'plat-pid %s\n' "$$" >&2; `
+
 // remoteCommand builds the command line the remote shell runs for cmd:
-// `cd -- DIR && exec env K=V... ARGV` or, with become,
-// `exec sudo -n -u USER -- [sh -c CD sh DIR] env K=V... ARGV`. exec makes
-// the program itself receive the signals sent on cancel.
+// `PIDPREFIX cd -- DIR && exec env K=V... ARGV` or, with become,
+// `PIDPREFIX exec sudo -n -u USER -- [sh -c CD sh DIR] env K=V... ARGV`.
+// exec keeps the reported pid the program's own.
 func remoteCommand(cmd *platform.Command, become string) (string, error) {
 	if len(cmd.Args) == 0 {
 		return "", fmt.Errorf("build remote command: empty argv")
@@ -75,13 +85,23 @@ func remoteCommand(cmd *platform.Command, become string) (string, error) {
 		if cmd.Dir != "" {
 			pre = append(pre, "sh", "-c", becomeCd, "sh", cmd.Dir)
 		}
-		return "exec " + shellquote(append(pre, argv...)), nil
+		return pidPrefix + "exec " + shellquote(append(pre, argv...)), nil
 	}
 	line := "exec " + shellquote(argv)
 	if cmd.Dir != "" {
 		line = "cd -- " + shellquote([]string{cmd.Dir}) + " && " + line
 	}
-	return line, nil
+	return pidPrefix + line, nil
+}
+
+// killCommand kills the process group a command reported, as the user
+// the command runs as.
+func killCommand(pid int, become string) string {
+	argv := []string{"kill", "-KILL", "--", "-" + strconv.Itoa(pid)}
+	if become != "" {
+		argv = append([]string{"sudo", "-n", "-u", become, "--"}, argv...)
+	}
+	return shellquote(argv)
 }
 
 func validEnvName(k string) bool {
