@@ -1,0 +1,666 @@
+package vagrant
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/providers/ssh"
+)
+
+// Provider drives Vagrant for one environment's provider block. It is safe
+// for concurrent use; Vagrant itself refuses two actions on one machine at
+// once (plat's deploy lock keeps that from happening).
+type Provider struct {
+	cfg *config
+	// bin is the vagrant program, looked up in PATH.
+	bin string
+}
+
+// Defaults for targets.
+const (
+	// DefaultPort is the web process's PORT when neither the host nor the
+	// app's health check names one.
+	DefaultPort = 8000
+	// connectTimeout bounds one SSH connect to a machine.
+	connectTimeout = 20 * time.Second
+)
+
+// project is one environment's Vagrant project, resolved for one request.
+type project struct {
+	cfg *config
+	env *platform.Environment
+	app *platform.App
+	// stateDir is the project's .plat directory.
+	stateDir string
+	// dir is <stateDir>/vagrant/<env>: the generated Vagrantfile and
+	// Vagrant's .vagrant state (generated mode), plat's key pair,
+	// known_hosts, ssh_config and record of the machines it brought up.
+	dir string
+	// generated is false when the user brings their own Vagrantfile.
+	generated bool
+	cli       *cli
+	// hosts are the declared hosts; empty only with a user's Vagrantfile,
+	// whose machines are then all the environment's hosts.
+	hosts []*platform.Host
+}
+
+func (p *Provider) project(env *platform.Environment, app *platform.App, stateDir string) (*project, error) {
+	if env == nil {
+		return nil, errors.New("vagrant provider: no environment")
+	}
+	if !filepath.IsAbs(stateDir) {
+		return nil, fmt.Errorf("vagrant provider: state directory %q is not absolute", stateDir)
+	}
+	pj := &project{
+		cfg:       p.cfg,
+		env:       env,
+		app:       app,
+		stateDir:  stateDir,
+		dir:       filepath.Join(stateDir, "vagrant", env.Name),
+		generated: p.cfg.Vagrantfile == "",
+		hosts:     env.Hosts(),
+	}
+	if pj.generated {
+		if len(pj.hosts) == 0 {
+			return nil, fmt.Errorf("environment %s: the vagrant provider has no machines to create: declare a cluster (cluster \"web\" { count = 2 }) or set vagrantfile", env.Name)
+		}
+		pj.cli = &cli{bin: p.bin, dir: pj.dir}
+		return pj, nil
+	}
+	vf := p.cfg.Vagrantfile
+	if !filepath.IsAbs(vf) {
+		// Relative to the project directory, which holds .plat.
+		vf = filepath.Join(filepath.Dir(stateDir), vf)
+	}
+	st, err := os.Stat(vf)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: vagrantfile %s: %w", env.Name, vf, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("environment %s: vagrantfile %s is a directory, not a Vagrantfile", env.Name, vf)
+	}
+	// Vagrant keeps its machine state next to the user's Vagrantfile, so
+	// `vagrant status` run by hand there sees the machines plat manages.
+	pj.cli = &cli{bin: p.bin, dir: filepath.Dir(vf), vagrantfile: filepath.Base(vf), keepDotfile: true}
+	return pj, nil
+}
+
+// names are the machines a command acts on; nil means all of them.
+func (pj *project) names() []string {
+	var out []string
+	for _, h := range pj.hosts {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+func (pj *project) appName() string {
+	if pj.app == nil {
+		return ""
+	}
+	return pj.app.Name
+}
+
+// prepare writes what `vagrant up` needs in generated mode: the state
+// directory, the environment's key pair, the docker image and the
+// Vagrantfile (rewritten only when it changes).
+func (pj *project) prepare(ctx context.Context) error {
+	if err := os.MkdirAll(pj.dir, 0o700); err != nil {
+		return fmt.Errorf("create vagrant state directory: %w", err)
+	}
+	if !pj.generated {
+		return nil
+	}
+	spec := pj.spec()
+	if spec.PrivateKeyPath != "" {
+		if err := EnsureImage(ctx); err != nil {
+			return err
+		}
+		_, pub, err := ensureKey(pj.dir)
+		if err != nil {
+			return err
+		}
+		spec.AuthorizedKey = pub
+	}
+	return writeFileIfChanged(filepath.Join(pj.dir, "Vagrantfile"), []byte(renderVagrantfile(spec)), 0o644)
+}
+
+// spec describes the generated Vagrantfile. With the docker provider and
+// plat's own image, machines trust the environment's generated key
+// (AuthorizedKey is filled in by prepare, which creates the key).
+func (pj *project) spec() *vagrantfileSpec {
+	spec := &vagrantfileSpec{
+		App:      pj.appName(),
+		Env:      pj.env.Name,
+		Provider: pj.cfg.Provider,
+		Box:      pj.cfg.Box,
+		Image:    pj.cfg.Image,
+		Memory:   pj.cfg.Memory,
+		CPUs:     pj.cfg.CPUs,
+		Settings: pj.cfg.Settings,
+	}
+	if pj.cfg.Provider == "docker" && pj.cfg.Image == DefaultImage {
+		spec.PrivateKeyPath = filepath.Join(pj.dir, keyFile)
+	}
+	for _, h := range pj.hosts {
+		m := machineSpec{Name: h.Name, Roles: hostRoles(h)}
+		if pj.cfg.Provider == "docker" {
+			m.Container = containerName(pj.stateDir, pj.env.Name, h.Name)
+		}
+		spec.Machines = append(spec.Machines, m)
+	}
+	return spec
+}
+
+// hostRoles is the host's roles with its cluster first (a cluster name
+// counts as a role), without duplicates.
+func hostRoles(h *platform.Host) []string {
+	var out []string
+	if h.Cluster != "" {
+		out = append(out, h.Cluster)
+	}
+	for _, r := range h.Roles {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// hasVagrantfile reports whether there is anything for Vagrant to look at.
+func (pj *project) hasVagrantfile() bool {
+	if !pj.generated {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(pj.dir, "Vagrantfile"))
+	return err == nil
+}
+
+// status runs `vagrant status` and indexes the machines by name.
+func (pj *project) status(ctx context.Context) ([]MachineState, map[string]MachineState, error) {
+	recs, err := pj.cli.run(ctx, nil, append([]string{"status"}, pj.userNames()...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	ms := ParseStatus(recs)
+	idx := make(map[string]MachineState, len(ms))
+	for _, m := range ms {
+		idx[m.Name] = m
+	}
+	return ms, idx, nil
+}
+
+// userNames are the machine names to pass to status: none (all machines)
+// in generated mode, where the Vagrantfile holds exactly the hosts, and
+// with a user's Vagrantfile that plat.hcl does not narrow down.
+func (pj *project) userNames() []string {
+	if pj.generated {
+		return nil
+	}
+	return pj.names()
+}
+
+// machineHosts pairs every selected machine with its declared host (a
+// host made from the machine when plat.hcl declares none).
+func (pj *project) machineHosts(ms []MachineState, only []string) ([]*platform.Host, error) {
+	var hosts []*platform.Host
+	if len(pj.hosts) > 0 {
+		hosts = pj.hosts
+	} else {
+		for _, m := range ms {
+			hosts = append(hosts, &platform.Host{Name: m.Name})
+		}
+	}
+	if only == nil {
+		return hosts, nil
+	}
+	var out []*platform.Host
+	for _, name := range only {
+		i := slices.IndexFunc(hosts, func(h *platform.Host) bool { return h.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("environment %s has no host %q", pj.env.Name, name)
+		}
+		out = append(out, hosts[i])
+	}
+	return out, nil
+}
+
+// Up creates and starts every machine with `vagrant up`. Vagrant brings
+// machines up in parallel when its provider allows it (docker does;
+// VirtualBox does not, and Vagrant then goes one by one by itself).
+func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.UpResponse, error) {
+	pj, err := p.project(req.Env, req.App, req.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := pj.prepare(ctx); err != nil {
+		return nil, fmt.Errorf("prepare vagrant environment %s: %w", pj.env.Name, err)
+	}
+	before, _, err := pj.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"up", "--parallel"}
+	if pj.cfg.Provider != "" {
+		args = append(args, "--provider="+pj.cfg.Provider)
+	}
+	args = append(args, pj.userNames()...)
+	if _, err := pj.cli.run(ctx, progressFunc(req.Progress), args...); err != nil {
+		return nil, fmt.Errorf("bring up environment %s: %w", pj.env.Name, err)
+	}
+	after, idx, err := pj.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A machine that did not exist before this Up is new: whatever
+	// known_hosts said about an older machine of that name is stale.
+	var fresh, up []string
+	for _, m := range before {
+		if platformState(m.State) == "missing" && idx[m.Name].State == "running" {
+			fresh = append(fresh, m.Name)
+		}
+	}
+	for _, m := range after {
+		if m.State == "running" {
+			up = append(up, m.Name)
+		}
+	}
+	if err := forgetHostKeys(filepath.Join(pj.dir, "known_hosts"), fresh); err != nil {
+		return nil, err
+	}
+	if err := recordBroughtUp(pj.dir, up); err != nil {
+		return nil, err
+	}
+	hosts, err := pj.machineHosts(after, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &platform.UpResponse{Machines: machineStatuses(hosts, idx)}, nil
+}
+
+// progressFunc turns Vagrant's ui records into per-machine lines.
+// Environment-wide lines are attributed to "localhost", like the rest of
+// plat's work on this machine; environment-wide error lines are skipped
+// because the error-exit record repeats them and becomes the error.
+func progressFunc(progress func(host, line string)) func(Record) {
+	if progress == nil {
+		return nil
+	}
+	return func(r Record) {
+		host, lines := UILines(r)
+		if host == "" {
+			if r.Field(0) == "error" {
+				return
+			}
+			host = "localhost"
+		}
+		for _, l := range lines {
+			progress(host, l)
+		}
+	}
+}
+
+// Down stops the machines with `vagrant halt`, or with Destroy removes them
+// with `vagrant destroy -f` and then plat's state for the environment (the
+// generated Vagrantfile, keys, known_hosts). A user's Vagrantfile is never
+// removed.
+func (p *Provider) Down(ctx context.Context, req *platform.DownRequest) (*platform.DownResponse, error) {
+	pj, err := p.project(req.Env, req.App, req.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if !pj.hasVagrantfile() {
+		// Never brought up: nothing to stop.
+		if req.Destroy {
+			if err := os.RemoveAll(pj.dir); err != nil {
+				return nil, fmt.Errorf("remove vagrant state %s: %w", pj.dir, err)
+			}
+		}
+		return &platform.DownResponse{Machines: missingAll(pj.hosts, "no Vagrantfile yet")}, nil
+	}
+	args := []string{"halt"}
+	if req.Destroy {
+		args = []string{"destroy", "-f"}
+	}
+	args = append(args, pj.userNames()...)
+	if _, err := pj.cli.run(ctx, progressFunc(req.Progress), args...); err != nil {
+		return nil, fmt.Errorf("%s environment %s: %w", map[bool]string{false: "stop", true: "destroy"}[req.Destroy], pj.env.Name, err)
+	}
+	after, idx, err := pj.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := pj.machineHosts(after, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp := &platform.DownResponse{Machines: machineStatuses(hosts, idx)}
+	if req.Destroy {
+		if err := os.RemoveAll(pj.dir); err != nil {
+			return nil, fmt.Errorf("remove vagrant state %s: %w", pj.dir, err)
+		}
+	}
+	return resp, nil
+}
+
+// Machines reports every machine from `vagrant status`, without
+// connecting to them. A host the Vagrantfile lacks is "missing".
+func (p *Provider) Machines(ctx context.Context, req *platform.TargetsRequest) ([]platform.MachineStatus, error) {
+	pj, err := p.project(req.Env, req.App, req.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if !pj.hasVagrantfile() {
+		hosts := pj.hosts
+		if req.Hosts != nil {
+			if hosts, err = pj.machineHosts(nil, req.Hosts); err != nil {
+				return nil, err
+			}
+		}
+		return missingAll(hosts, "no Vagrantfile yet (plat up creates it)"), nil
+	}
+	ms, idx, err := pj.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := pj.machineHosts(ms, req.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	return machineStatuses(hosts, idx), nil
+}
+
+func machineStatuses(hosts []*platform.Host, idx map[string]MachineState) []platform.MachineStatus {
+	out := make([]platform.MachineStatus, 0, len(hosts))
+	for _, h := range hosts {
+		m, ok := idx[h.Name]
+		if !ok {
+			out = append(out, platform.MachineStatus{Host: h.Name, State: "missing", Detail: "not in the Vagrantfile"})
+			continue
+		}
+		out = append(out, m.toPlatform(h.Name))
+	}
+	return out
+}
+
+func missingAll(hosts []*platform.Host, detail string) []platform.MachineStatus {
+	out := make([]platform.MachineStatus, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, platform.MachineStatus{Host: h.Name, State: "missing", Detail: detail})
+	}
+	return out
+}
+
+// Targets connects to every running machine over SSH, with what
+// `vagrant ssh-config` says (address, port, user, key) and a known_hosts
+// file plat keeps for the environment. A machine that is not running is an
+// error naming it. See doc.go for why first-use trust is safe here.
+func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	pj, err := p.project(req.Env, req.App, req.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if !pj.hasVagrantfile() {
+		return nil, fmt.Errorf("environment %s has no machines yet: run `plat up %s`", pj.env.Name, pj.env.Name)
+	}
+	ms, idx, err := pj.status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := pj.machineHosts(ms, req.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		m, ok := idx[h.Name]
+		if !ok {
+			return nil, fmt.Errorf("host %s: no such machine in the Vagrantfile (hint: run `plat up %s`)", h.Name, pj.env.Name)
+		}
+		if m.State != "running" {
+			return nil, fmt.Errorf("host %s: vagrant machine is %s, not running (hint: run `plat up %s`)", h.Name, orDefault(m.Short, m.State), pj.env.Name)
+		}
+		names = append(names, h.Name)
+	}
+	if len(names) == 0 {
+		return &platform.TargetsResponse{}, nil
+	}
+	cfgs, err := pj.sshConfigs(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(pj.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create vagrant state directory: %w", err)
+	}
+	knownHosts := filepath.Join(pj.dir, "known_hosts")
+	sshConfigPath := filepath.Join(pj.dir, "ssh_config")
+	if err := writeFileIfChanged(sshConfigPath, renderSSHConfig(cfgs, names, knownHosts), 0o600); err != nil {
+		return nil, err
+	}
+	broughtUp, err := readBroughtUp(pj.dir)
+	if err != nil {
+		return nil, err
+	}
+
+	targets := make([]*platform.Target, len(hosts))
+	errs := make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		sc := cfgs[h.Name]
+		trust := ssh.TrustStrict
+		if broughtUp[h.Name] || isLoopback(sc.HostName) {
+			trust = ssh.TrustAcceptNew
+		}
+		spec := ssh.HostSpec{
+			Alias:          h.Name,
+			HostName:       sc.HostName,
+			Port:           sc.Port,
+			User:           sc.User,
+			IdentityFiles:  sc.IdentityFiles,
+			ConfigFile:     sshConfigPath,
+			KnownHostsFile: knownHosts,
+			Trust:          trust,
+			AgentSocket:    "none",
+			ConnectTimeout: connectTimeout,
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			targets[i], errs[i] = pj.target(ctx, h, sc, spec)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, t := range targets {
+			if t != nil {
+				t.Transport.Close()
+			}
+		}
+		return nil, err
+	}
+	return &platform.TargetsResponse{Targets: targets}, nil
+}
+
+func (pj *project) target(ctx context.Context, h *platform.Host, sc SSHConfig, spec ssh.HostSpec) (*platform.Target, error) {
+	conn, err := ssh.Dial(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: connect over ssh: %w", h.Name, err)
+	}
+	t := &platform.Target{
+		Name:      h.Name,
+		Address:   net.JoinHostPort(sc.HostName, strconv.Itoa(orPort(sc.Port))),
+		Roles:     hostRoles(h),
+		DeployTo:  h.DeployTo,
+		Port:      h.Port,
+		Transport: conn,
+	}
+	if t.DeployTo == "" {
+		t.DeployTo = "/srv/" + orDefault(pj.appName(), "app")
+	}
+	if t.Port == 0 && pj.app != nil && pj.app.Health != nil {
+		t.Port = pj.app.Health.Port
+	}
+	if t.Port == 0 {
+		t.Port = DefaultPort
+	}
+	t.HealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	if err := prepareDeployTo(ctx, conn, t.DeployTo); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	return t, nil
+}
+
+// prepareDeployTo makes deploy_to exist and belong to the login user. The
+// login user of a Vagrant machine ("vagrant") cannot create /srv/<app>
+// itself but has passwordless sudo, as every Vagrant box does.
+func prepareDeployTo(ctx context.Context, tr platform.Transport, dir string) error {
+	var stderr bytes.Buffer
+	err := tr.Run(ctx, &platform.Command{
+		Args:   prepareDeployToArgs(dir),
+		Stderr: &stderr,
+	})
+	if err != nil {
+		if platform.ExitCode(err) > 0 {
+			return fmt.Errorf("prepare deploy_to %s: %s (hint: make it writable by the SSH user, or give that user passwordless sudo)", dir, orDefault(strings.TrimSpace(stderr.String()), err.Error()))
+		}
+		return fmt.Errorf("prepare deploy_to %s: %w", dir, err)
+	}
+	return nil
+}
+
+// prepareDeployToArgs is the argv that creates dir for the login user; dir
+// is passed as $1, never spliced into the script.
+func prepareDeployToArgs(dir string) []string {
+	const script = `test -d "$1" && test -w "$1" && exit 0
+mkdir -p -- "$1" 2>/dev/null && test -w "$1" && exit 0
+exec sudo -n install -d -o "$(id -un)" -g "$(id -gn)" -- "$1"`
+	return []string{"sh", "-c", script, "plat-prepare", dir}
+}
+
+// sshConfigs runs `vagrant ssh-config` for the named machines.
+func (pj *project) sshConfigs(ctx context.Context, names []string) (map[string]SSHConfig, error) {
+	out, err := pj.cli.runRaw(ctx, nil, append([]string{"ssh-config"}, names...)...)
+	if err != nil {
+		return nil, fmt.Errorf("read ssh settings of environment %s: %w", pj.env.Name, err)
+	}
+	cfgs, err := ParseSSHConfig(bytes.NewReader(out))
+	if err != nil {
+		return nil, err
+	}
+	idx := make(map[string]SSHConfig, len(cfgs))
+	for _, c := range cfgs {
+		idx[c.Host] = c
+	}
+	for _, n := range names {
+		c, ok := idx[n]
+		if !ok {
+			return nil, fmt.Errorf("host %s: vagrant ssh-config printed no entry for it", n)
+		}
+		if c.HostName == "" {
+			return nil, fmt.Errorf("host %s: vagrant ssh-config gave no HostName", n)
+		}
+	}
+	return idx, nil
+}
+
+// renderSSHConfig writes the ssh_config plat connects with: Vagrant's
+// settings, plus plat's known_hosts and a HostKeyAlias so a machine's key
+// is recorded under its name, not under a forwarded port another machine
+// may get later. `ssh -F .plat/vagrant/ENV/ssh_config web1` works too.
+func renderSSHConfig(cfgs map[string]SSHConfig, names []string, knownHosts string) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Written by plat from `vagrant ssh-config` on every push; do not edit.\n")
+	for _, n := range names {
+		c := cfgs[n]
+		fmt.Fprintf(&b, "\nHost %s\n", n)
+		fmt.Fprintf(&b, "  HostName %s\n", c.HostName)
+		fmt.Fprintf(&b, "  Port %d\n", orPort(c.Port))
+		if c.User != "" {
+			fmt.Fprintf(&b, "  User %s\n", c.User)
+		}
+		for _, f := range c.IdentityFiles {
+			fmt.Fprintf(&b, "  IdentityFile %s\n", sshQuote(f))
+		}
+		b.WriteString("  IdentitiesOnly yes\n")
+		fmt.Fprintf(&b, "  HostKeyAlias %s\n", n)
+		fmt.Fprintf(&b, "  UserKnownHostsFile %s\n", sshQuote(knownHosts))
+		b.WriteString("  StrictHostKeyChecking accept-new\n")
+	}
+	return b.Bytes()
+}
+
+func sshQuote(s string) string {
+	if !strings.ContainsAny(s, " \t\"\\") {
+		return s
+	}
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func orPort(p int) int {
+	if p == 0 {
+		return 22
+	}
+	return p
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// writeFileIfChanged replaces path atomically when its content differs.
+func writeFileIfChanged(path string, data []byte, mode fs.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+var (
+	_ platform.Provider        = (*Provider)(nil)
+	_ platform.Provisioner     = (*Provider)(nil)
+	_ platform.MachineStatuser = (*Provider)(nil)
+)
