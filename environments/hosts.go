@@ -22,6 +22,9 @@ func expandHosts(pattern string) ([]string, error) {
 		if strings.TrimSpace(pattern) == "" {
 			return nil, fmt.Errorf("empty host name")
 		}
+		if strings.ContainsAny(pattern, " \t\n/\\") {
+			return nil, fmt.Errorf("%q is not a host name: it contains a space or a slash", pattern)
+		}
 		return []string{pattern}, nil
 	}
 	end := strings.IndexByte(pattern[open:], ']')

@@ -29,6 +29,8 @@ func TestExpandHosts(t *testing.T) {
 		{name: "bad second range", pattern: "a[1:2]b[2:1]", err: "counts down"},
 		{name: "too many", pattern: "h[1:20000]", err: "more than 10000 hosts"},
 		{name: "empty", pattern: "", err: "empty host name"},
+		{name: "space", pattern: "web 1", err: "not a host name"},
+		{name: "slash after a range", pattern: "web[1:2]/x", err: "not a host name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
