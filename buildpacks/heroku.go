@@ -77,7 +77,7 @@ func (h *herokuStep) run(ctx context.Context, bd *build) (string, map[string]str
 
 	if fileExists(bp, "bin", "detect") {
 		var stdout bytes.Buffer
-		err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{filepath.Join(bp, "bin", "detect"), bd.dir}, stdout: &stdout})
+		err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{filepath.Join(bp, "bin", "detect"), bd.dir}, stdout: &stdout, label: "bin/detect"})
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return name, nil, fmt.Errorf("detect: buildpack %s does not apply to this app (bin/detect exited %d)", h.ref.entry, exit.ExitCode())
@@ -100,8 +100,8 @@ func (h *herokuStep) run(ctx context.Context, bd *build) (string, map[string]str
 		return name, nil, err
 	}
 	compile := filepath.Join(bp, "bin", "compile")
-	if err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{compile, bd.dir, cache, envDir}}); err != nil {
-		return name, nil, fmt.Errorf("compile: %w", err)
+	if err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{compile, bd.dir, cache, envDir}, label: "bin/compile"}); err != nil {
+		return name, nil, err
 	}
 
 	if fileExists(bp, "export") {
@@ -118,8 +118,8 @@ func (h *herokuStep) run(ctx context.Context, bd *build) (string, map[string]str
 		return name, nil, nil
 	}
 	var stdout bytes.Buffer
-	if err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{filepath.Join(bp, "bin", "release"), bd.dir}, stdout: &stdout}); err != nil {
-		return name, nil, fmt.Errorf("release: %w", err)
+	if err := run(ctx, bd.b.log, bd.out, command{dir: bd.dir, env: env, args: []string{filepath.Join(bp, "bin", "release"), bd.dir}, stdout: &stdout, label: "bin/release"}); err != nil {
+		return name, nil, err
 	}
 	rel, err := parseRelease(stdout.Bytes())
 	if err != nil {
@@ -211,7 +211,8 @@ func sourceExport(ctx context.Context, bd *build, env env, file string) (map[str
 	var stdout bytes.Buffer
 	err := run(ctx, bd.b.log, bd.out, command{
 		dir: bd.dir, env: env, stdout: &stdout,
-		args: []string{"/bin/sh", "-c", `. "$1" >&2 && exec env -0`, "sh", file},
+		args:  []string{"/bin/sh", "-c", `. "$1" >&2 && exec env -0`, "sh", file},
+		label: "sh (sourcing the export file)",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("source export file: %w", err)

@@ -118,6 +118,8 @@ type command struct {
 	args []string
 	// stdout, when set, captures standard output instead of showing it.
 	stdout io.Writer
+	// label names the program in errors; "" means the whole command line.
+	label string
 }
 
 // run runs c with its output going to out. The program gets its own
@@ -136,12 +138,16 @@ func run(ctx context.Context, log *slog.Logger, out *output, c command) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	label := c.label
+	if label == "" {
+		label = strings.Join(c.args, " ")
+	}
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		return fmt.Errorf("run %s: %w", c.args[0], ctx.Err())
+		return fmt.Errorf("run %s: %w", label, ctx.Err())
 	}
 	if err != nil {
-		return fmt.Errorf("run %s: %w", strings.Join(c.args, " "), err)
+		return fmt.Errorf("run %s: %w", label, err)
 	}
 	return nil
 }
