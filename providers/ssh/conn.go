@@ -449,7 +449,7 @@ func (c *Conn) Close() error {
 func (c *Conn) Name() string { return c.name }
 
 // pidFilter passes stderr on, minus the pidMarker line the command line
-// prints first, and remembers the pid.
+// prints before the command runs, and remembers the pid.
 type pidFilter struct {
 	mu     sync.Mutex
 	w      io.Writer
@@ -470,21 +470,32 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 		return f.w.Write(p)
 	}
 	f.head = append(f.head, p...)
-	i := bytes.IndexByte(f.head, '\n')
-	if i < 0 && len(f.head) < 64 {
-		return len(p), nil
-	}
-	rest := f.head
-	if i >= 0 && bytes.HasPrefix(f.head, []byte(pidMarker)) {
-		if n, err := strconv.Atoi(string(f.head[len(pidMarker):i])); err == nil {
-			f.p = n
+	// Lines before the marker come from the login shell's startup files:
+	// they are the command's stderr too.
+	for {
+		i := bytes.IndexByte(f.head, '\n')
+		if i < 0 {
+			break
 		}
-		rest = f.head[i+1:]
+		line := f.head[:i]
+		f.head = f.head[i+1:]
+		if bytes.HasPrefix(line, []byte(pidMarker)) {
+			if n, err := strconv.Atoi(string(line[len(pidMarker):])); err == nil {
+				f.p = n
+			}
+			f.pass()
+			break
+		}
+		if _, err := f.w.Write(line[:len(line)+1]); err != nil {
+			return 0, err
+		}
 	}
-	f.passed = true
-	f.head = nil
-	close(f.ready)
-	if len(rest) > 0 {
+	if !f.passed && len(f.head) > 1<<16 {
+		f.pass()
+	}
+	if f.passed && len(f.head) > 0 {
+		rest := f.head
+		f.head = nil
 		if _, err := f.w.Write(rest); err != nil {
 			return 0, err
 		}
@@ -492,7 +503,12 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush passes on a first line that never ended.
+func (f *pidFilter) pass() {
+	f.passed = true
+	close(f.ready)
+}
+
+// flush passes on output that never reached a marker line.
 func (f *pidFilter) flush() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -460,7 +460,8 @@ func TestKeepAliveDetectsHungHost(t *testing.T) {
 	if err := h.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Thaw() })
+	// Close (Stop) kills the frozen processes; thawing first would let
+	// the orphaned command escape.
 	err := <-done
 	assertLost(t, err, h.Name)
 	if !strings.Contains(err.Error(), "keepalive") {

@@ -14,3 +14,4 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 func stopTree(int) ([]int, error) { return nil, errNotLinux }
 func killTree(int) error          { return errNotLinux }
 func contTree(int) error          { return errNotLinux }
+func killMarked(string)           {}

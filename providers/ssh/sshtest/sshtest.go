@@ -28,6 +28,9 @@ import (
 // otherwise.
 const DefaultSSHD = "/usr/sbin/sshd"
 
+// envMarker is set in every session's environment (see Host.Stop).
+const envMarker = "SSHTEST_HOST"
+
 // startTimeout bounds how long one sshd may take to accept connections.
 const startTimeout = 10 * time.Second
 
@@ -75,6 +78,10 @@ type Host struct {
 	Port int
 	// Root is this host's own deploy root, an empty directory at start.
 	Root string
+	// Home is HOME for commands on this host (the login directory is
+	// still root's): an empty directory, so no shell startup file of the
+	// machine running the tests applies.
+	Home string
 	// HostKeyFile is the host's ed25519 private key.
 	HostKeyFile string
 	// Dir holds the host's sshd_config, pid and log files.
@@ -198,6 +205,10 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			sshd: sshd,
 		}
 		h.Root = filepath.Join(h.Dir, "root")
+		h.Home = filepath.Join(h.Dir, "home")
+		if err := os.MkdirAll(h.Home, 0o755); err != nil {
+			return fail(err)
+		}
 		h.HostKeyFile = filepath.Join(h.Dir, "ssh_host_ed25519_key")
 		h.LogFile = filepath.Join(h.Dir, "sshd.log")
 		h.configFile = filepath.Join(h.Dir, "sshd_config")
@@ -317,6 +328,12 @@ func (h *Host) writeConfig(authorized, logLevel string, extra []string) error {
 		"PrintMotd no",
 		"PrintLastLog no",
 		"Subsystem sftp internal-sftp",
+		// Marks session processes so Stop finds those that outlived
+		// their connection (sshd does not kill commands when a
+		// connection without a terminal closes).
+		// HOME is the host's own: the machine's ~/.bashrc (which bash
+		// reads for ssh commands) stays out of the tests.
+		"SetEnv " + envMarker + "=" + h.Dir + " HOME=" + h.Home,
 	}
 	lines = append(lines, extra...)
 	return os.WriteFile(h.configFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
@@ -456,7 +473,10 @@ func (h *Host) logSince(off int64) string {
 
 // Stop kills the host's sshd and every process under it (its connections
 // and the commands they run), as if the machine died: clients see their
-// TCP connections reset. Stopping a stopped host is a no-op.
+// TCP connections reset. It also kills commands that outlived their SSH
+// connection (found by SSHTEST_HOST in their environment; commands run
+// through sudo lose it). A frozen host is stopped as well. Stopping a
+// stopped host is a no-op.
 func (h *Host) Stop() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -471,6 +491,7 @@ func (h *Host) Stop() error {
 	if err := killTree(h.cmd.Process.Pid); err != nil {
 		return fmt.Errorf("stop sshd %s: %w", h.Name, err)
 	}
+	killMarked(envMarker + "=" + h.Dir)
 	select {
 	case <-h.exited:
 		return nil

@@ -29,7 +29,11 @@ func TestFleetServesOpenSSHClients(t *testing.T) {
 		t.Fatalf("hosts = %+v", f.Hosts)
 	}
 	for _, h := range f.Hosts {
-		out, err := sshRun(t, f, h.Name, "echo", "$SSH_CONNECTION")
+		out, err := sshRun(t, f, h.Name, "echo", "$HOME")
+		if err != nil || out != h.Home+"\n" {
+			t.Fatalf("ssh %s: HOME = %q, %v; want the host's own %s", h.Name, out, err, h.Home)
+		}
+		out, err = sshRun(t, f, h.Name, "echo", "$SSH_CONNECTION")
 		if err != nil {
 			t.Fatalf("ssh %s: %v: %s", h.Name, err, out)
 		}
