@@ -254,12 +254,23 @@ func npmRegistryReachable(t *testing.T) (bool, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "npm", "ping", "--fetch-retries=0", "--fetch-timeout=5000").CombinedOutput()
-	if err != nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return false, strings.TrimSpace(lines[len(lines)-1])
+	cmd := exec.CommandContext(ctx, "npm", "ping", "--fetch-retries=0", "--fetch-timeout=5000")
+	cmd.Env = append(os.Environ(), "NPM_CONFIG_CACHE="+t.TempDir()) // its logs stay in the test's dirs
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return true, ""
 	}
-	return true, ""
+	// npm's most telling line: the failed request and why, else its code.
+	why := err.Error()
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "reason:") {
+			return false, strings.TrimSpace(l)
+		}
+		if strings.Contains(l, "error code") {
+			why = strings.TrimSpace(l)
+		}
+	}
+	return false, why
 }
 
 func TestBuildNodeWithDependencies(t *testing.T) {
