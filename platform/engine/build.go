@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
-	"github.com/plat-sh/plat/platform/release"
 )
 
 // source is a fetched checkout.
@@ -84,6 +83,11 @@ func (e *Engine) fetch(ctx context.Context, work, ref string) (*source, error) {
 	}
 	src.SHA = strings.TrimSpace(sha)
 	src.Ref = ref
+	if ref == "HEAD" {
+		if b, err := git(ctx, repo, "rev-parse", "--abbrev-ref", "HEAD"); err == nil && strings.TrimSpace(b) != "HEAD" {
+			src.Ref = strings.TrimSpace(b)
+		}
+	}
 	if a, err := git(ctx, repo, "log", "-1", "--format=%an <%ae>", src.SHA); err == nil {
 		src.Author = strings.TrimSpace(a)
 	}
@@ -427,5 +431,3 @@ func short(sha string) string {
 	}
 	return sha
 }
-
-var _ = release.KindFile

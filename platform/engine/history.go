@@ -192,15 +192,15 @@ func (e *Engine) readStates(ctx context.Context, ts []*platform.Target) (map[str
 
 // HostStatus is one host in `plat status`.
 type HostStatus struct {
-	Host      string              `json:"host"`
-	Release   string              `json:"release"`
-	GitSHA    string              `json:"git_sha,omitempty"`
-	Deployed  time.Time           `json:"deployed,omitempty"`
-	Processes []hostcmd.Process   `json:"processes,omitempty"`
-	URL       string              `json:"url,omitempty"`
-	Machine   string              `json:"machine,omitempty"`
-	Drift     *Drift              `json:"drift,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	Host      string            `json:"host"`
+	Release   string            `json:"release"`
+	GitSHA    string            `json:"git_sha,omitempty"`
+	Deployed  time.Time         `json:"deployed,omitempty"`
+	Processes []hostcmd.Process `json:"processes,omitempty"`
+	URL       string            `json:"url,omitempty"`
+	Machine   string            `json:"machine,omitempty"`
+	Drift     *Drift            `json:"drift,omitempty"`
+	Error     string            `json:"error,omitempty"`
 	machine   *platform.MachineStatus
 }
 

@@ -13,15 +13,15 @@ import (
 // Plan is what `plat push --plan` shows: the release, the stages and their
 // hosts, the files that change per host group, and the tasks that run.
 type Plan struct {
-	Env       string
-	Release   string
-	GitSHA    string
-	Files     int
-	Size      int64
-	Stages    []PlanStage
-	Changes   []PlanChanges
-	Tasks     []string
-	Rollout   string
+	Env     string
+	Release string
+	GitSHA  string
+	Files   int
+	Size    int64
+	Stages  []PlanStage
+	Changes []PlanChanges
+	Tasks   []string
+	Rollout string
 }
 
 // PlanStage is one rollout stage.

@@ -40,6 +40,7 @@ func Start(deployTo, id, suffix string, procs map[string]string) *platform.Comma
 // stopScript stops processes by pid file: TERM to the process group, wait
 // up to the drain timeout, then KILL. With type arguments only those stop.
 const stopScript = `root=$1; tenths=$2; sfx=$3; shift 3
+alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 cd "$root/.plat/pids" 2>/dev/null || exit 0
 if [ $# -eq 0 ]; then set -- $(ls -1 | sed -n "s/\.pid$sfx\$//p"); fi
 pids=
@@ -54,7 +55,7 @@ done
 i=0
 while [ -n "$pids" ] && [ $i -lt "$tenths" ]; do
   alive=
-  for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+  for p in $pids; do alive "$p" && alive="$alive $p"; done
   pids=$alive
   [ -n "$pids" ] || break
   sleep 0.1; i=$((i+1))
@@ -87,7 +88,7 @@ const psScript = `cd "$1/.plat/pids" 2>/dev/null || exit 0
 for f in *.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f")
-  if kill -0 "$p" 2>/dev/null; then s=running; else s=dead; fi
+  if kill -0 "$p" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$p/status"; then s=running; else s=dead; fi
   echo "${f%.pid} $p $s"
 done
 `

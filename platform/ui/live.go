@@ -14,15 +14,15 @@ import (
 // Live is the terminal view: finished steps scroll above a block that
 // shows, per host, the step it is on, upload progress and elapsed time.
 type Live struct {
-	mu     sync.Mutex
-	lines  Lines
-	w      io.Writer
-	hosts  map[string]*liveHost
-	order  []string
-	drawn  int
-	last   time.Time
-	start  time.Time
-	Width  int
+	mu    sync.Mutex
+	lines Lines
+	w     io.Writer
+	hosts map[string]*liveHost
+	order []string
+	drawn int
+	last  time.Time
+	start time.Time
+	Width int
 }
 
 type liveHost struct {

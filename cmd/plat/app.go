@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/plat-sh/plat/buildpacks"
+	"github.com/plat-sh/plat/environments"
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/engine"
+	"github.com/plat-sh/plat/platform/ui"
+)
+
+// Exit codes (DESIGN.md).
+const (
+	exitOK         = 0
+	exitDeployFail = 1
+	exitUsage      = 2
+	exitLocked     = 3
+)
+
+// app holds the global flags and the process's streams; commands get it
+// instead of reading globals.
+type app struct {
+	dir      string
+	file     string
+	vars     []string
+	varFiles []string
+	json     bool
+	noColor  bool
+	verbose  bool
+
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// exitCode lets a command choose a code for an error it already printed.
+	exitCode int
+}
+
+// Main runs plat with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return a.exitCode
+	}
+	return a.report(err)
+}
+
+func newRootCommand(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "plat",
+		Short: "Push-to-deploy one app, with one recipe, to every environment",
+		Long: `plat builds your app once, records an immutable release, and rolls it out
+with the same recipe everywhere: a laptop directory, Docker containers,
+Vagrant machines or SSH clusters. plat.hcl describes the app and its
+environments.`,
+		Example: `  plat init                 # write a starter plat.hcl
+  plat push local           # build and deploy to the local environment
+  plat status local         # what each host runs`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVarP(&a.dir, "chdir", "C", ".", "run as if plat started in `DIR`")
+	f.StringVarP(&a.file, "file", "f", environments.DefaultFile, "project `FILE`, relative to -C")
+	f.StringArrayVar(&a.vars, "var", nil, "set a variable (`NAME=VALUE`, repeatable)")
+	f.StringArrayVar(&a.varFiles, "var-file", nil, "read variables from an HCL `FILE` (repeatable)")
+	f.BoolVar(&a.json, "json", false, "print JSON (one event per line for push/rollback)")
+	f.BoolVar(&a.noColor, "no-color", false, "disable colors")
+	f.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
+	root.AddCommand(
+		newInitCommand(a),
+		newValidateCommand(a),
+		newEnvCommand(a),
+		newPushCommand(a),
+		newRollbackCommand(a),
+		newReleasesCommand(a),
+		newDiffCommand(a),
+		newStatusCommand(a),
+		newLockCommand(a),
+		newUpCommand(a),
+		newDownCommand(a),
+		newExecCommand(a),
+		newRunCommand(a),
+		newLogsCommand(a),
+		newImageCommand(a),
+		newVersionCommand(a),
+	)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	return root
+}
+
+// usageError is a command-line mistake (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// configError means diagnostics were already printed (exit 2).
+type configError struct{ n int }
+
+func (c configError) Error() string { return fmt.Sprintf("%d configuration errors", c.n) }
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s (got %d arguments); see `%s --help`", cmd.CommandPath(), what, len(args), cmd.CommandPath())}
+		}
+		return nil
+	}
+}
+
+// report prints err and returns its exit code.
+func (a *app) report(err error) int {
+	var ce configError
+	if errors.As(err, &ce) {
+		return exitUsage
+	}
+	code := exitDeployFail
+	var held *engine.LockHeldError
+	var ue usageError
+	switch {
+	case errors.As(err, &held):
+		code = exitLocked
+	case errors.As(err, &ue), errors.Is(err, engine.ErrConfig):
+		code = exitUsage
+	}
+	msg := strings.TrimPrefix(err.Error(), engine.ErrConfig.Error()+": ")
+	fmt.Fprintf(a.stderr, "Error: %s\n", msg)
+	if held != nil {
+		fmt.Fprintf(a.stderr, "hint: wait with --lock-wait DURATION, or if the holder is gone: plat lock %s break\n", held.Env)
+	}
+	return code
+}
+
+func (a *app) color() bool {
+	if a.noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := a.stdout.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func (a *app) interactive() bool {
+	f, ok := a.stdin.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// projectDir is -C made absolute.
+func (a *app) projectDir() (string, error) {
+	return filepath.Abs(a.dir)
+}
+
+// load reads plat.hcl and prints its diagnostics.
+func (a *app) load() (*platform.Project, error) {
+	dir, err := a.projectDir()
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]string{}
+	for _, kv := range a.vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("--var %q: want NAME=VALUE", kv)}
+		}
+		vars[k] = v
+	}
+	schemas := map[string]platform.Schema{}
+	for name, f := range a.providers(dir) {
+		schemas[name] = f.Schema()
+	}
+	p, files, diags := environments.Load(environments.Options{
+		Dir: dir, File: a.file, Vars: vars, VarFiles: a.varFiles, Environ: os.Environ(), Providers: schemas,
+	})
+	if len(diags) > 0 {
+		_ = environments.WriteDiagnostics(a.stderr, files, diags, 100, a.color())
+	}
+	if diags.HasErrors() {
+		return nil, configError{len(diags.Errs())}
+	}
+	return p, nil
+}
+
+// engine loads the project and wires an engine for it.
+func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
+	p, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	e := &engine.Engine{
+		Project:   p,
+		Providers: a.providers(p.Dir),
+		Builder:   buildpacks.New(buildpacks.Options{}),
+		StateDir:  filepath.Join(p.Dir, ".plat"),
+		UI:        a.ui(),
+		Log:       slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if a.interactive() && !a.json {
+		e.Confirm = a.confirm
+	}
+	return e, nil
+}
+
+func (a *app) ui() platform.UI {
+	if a.json {
+		return ui.NewJSON(a.stdout)
+	}
+	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("CI") == "" {
+		return ui.NewLive(a.stdout, a.color())
+	}
+	return &ui.Lines{W: a.stdout, Color: a.color()}
+}
+
+func (a *app) confirm(ctx context.Context, q string) (bool, error) {
+	fmt.Fprintf(a.stderr, "%s [y/N] ", q)
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	ans := strings.ToLower(strings.TrimSpace(line))
+	return ans == "y" || ans == "yes", nil
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newReleasesCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "releases ENV",
+		Short: "List the history of an environment's releases, as the hosts record it",
+		Example: `  plat releases prod
+  plat releases prod --json`,
+		Args: exactArgs(1, "one environment"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := e.Releases(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return json.NewEncoder(a.stdout).Encode(rows)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RELEASE\tEVENT\tWHEN\tWHO\tGIT SHA\tHOSTS\tOUTCOME")
+			for _, r := range rows {
+				id := r.ID
+				if r.Current {
+					id += " *"
+				}
+				sha := r.GitSHA
+				if len(sha) > 7 {
+					sha = sha[:7]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", id, r.Event, r.Time.Local().Format(time.DateTime), r.Pusher, sha, r.Hosts, r.Outcome)
+			}
+			return tw.Flush()
+		},
+	}
+}

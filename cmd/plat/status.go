@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newStatusCommand(a *app) *cobra.Command {
+	var verify bool
+	cmd := &cobra.Command{
+		Use:   "status ENV",
+		Short: "Show each host's current release, its age, git sha and processes",
+		Long: `status shows what every host runs. --verify checks every file of the
+current release against its manifest and lists drift (changed, missing,
+extra); it exits 1 when a host drifted.`,
+		Example: `  plat status prod
+  plat status prod --verify`,
+		Args: exactArgs(1, "one environment"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.engine(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := e.Status(cmd.Context(), args[0], verify)
+			if err != nil {
+				return err
+			}
+			drifted := 0
+			for _, r := range rows {
+				if (r.Drift != nil && !r.Drift.Clean()) || r.Error != "" {
+					drifted++
+				}
+			}
+			if a.json {
+				if err := json.NewEncoder(a.stdout).Encode(rows); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOST\tRELEASE\tAGE\tGIT SHA\tPROCESSES\tURL")
+				for _, r := range rows {
+					age := "-"
+					if !r.Deployed.IsZero() {
+						age = time.Since(r.Deployed).Round(time.Second).String()
+					}
+					sha := r.GitSHA
+					if len(sha) > 7 {
+						sha = sha[:7]
+					}
+					var procs []string
+					for _, p := range r.Processes {
+						st := "running"
+						if !p.Running {
+							st = "dead"
+						}
+						procs = append(procs, p.Type+" "+st)
+					}
+					rel := r.Release
+					if rel == "" {
+						rel = "-"
+					}
+					if r.Error != "" {
+						rel = "error"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, rel, age, dash(sha), dash(strings.Join(procs, ", ")), dash(r.URL))
+				}
+				tw.Flush()
+				for _, r := range rows {
+					if r.Error != "" {
+						fmt.Fprintf(a.stdout, "%s: %s\n", r.Host, r.Error)
+					}
+					if r.Drift == nil {
+						continue
+					}
+					if r.Drift.Clean() {
+						fmt.Fprintf(a.stdout, "%s: %s verified, no drift\n", r.Host, r.Release)
+						continue
+					}
+					fmt.Fprintf(a.stdout, "%s: drift in %s\n", r.Host, r.Release)
+					for _, p := range r.Drift.Changed {
+						fmt.Fprintf(a.stdout, "  changed  %s\n", p)
+					}
+					for _, p := range r.Drift.Missing {
+						fmt.Fprintf(a.stdout, "  missing  %s\n", p)
+					}
+					for _, p := range r.Drift.Extra {
+						fmt.Fprintf(a.stdout, "  extra    %s\n", p)
+					}
+				}
+			}
+			if drifted > 0 {
+				a.exitCode = exitDeployFail
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&verify, "verify", false, "check every file of the current release against its manifest")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,2 @@
+/* notes: tiny script */
+document.title = document.title + " *";

@@ -1,0 +1,84 @@
+# plat.hcl for notes: one recipe, every environment.
+
+variable "region" {
+  type        = string
+  default     = "phx1"
+  description = "datacenter of the dev/stage/prod servers"
+}
+
+app "notes" {
+  buildpack = "python"
+
+  # Settings that are not in the public repository, one directory per
+  # environment; copied into each release with mode 0600 and versioned.
+  private = "../notes-private/${env.name}"
+
+  task "tests" {
+    when = "build"
+    run  = ["python3", "-m", "unittest", "-q", "test_app"]
+  }
+  task "assets" {
+    when = "build"
+    run  = ["python3", "build_assets.py"]
+  }
+  task "migrate" {
+    when = "release"
+    run  = ["python3", "migrate.py"]
+  }
+
+  linked_dirs = ["db"]
+
+  health {
+    http    = "/healthz"
+    timeout = "2s"
+  }
+}
+
+# The zero-install default: two hosts that are directories under
+# .plat/local/local/, their processes running on this machine.
+environment "local" {
+  provider "local" {
+    base_port = 8100
+  }
+  # The hosts share one database, as web servers share a database server.
+  env = {
+    NOTES_DB = "../notes.sqlite3"
+  }
+  cluster "web" {
+    count = 2
+  }
+}
+
+environment "dev" {
+  provider "ssh" {
+    user = "deploy"
+  }
+  deploy_to = "/data/${env.name}/www/${app.name}"
+  cluster "web" {
+    hosts = ["generic1.dev.example.org", "generic2.dev.example.org"]
+  }
+}
+
+environment "stage" {
+  inherits = "dev"
+  cluster "web" {
+    hosts = ["generic[1:2].stage.example.org"]
+  }
+}
+
+environment "prod" {
+  inherits  = "dev"
+  deploy_to = "/data/prod/www/${app.name}"
+  cluster "web" {
+    hosts = ["web[1:12].${var.region}.example.org"]
+  }
+  cluster "admin" {
+    hosts = ["admin1.${var.region}.example.org"]
+    roles = ["migrations"]
+  }
+  rollout {
+    stages     = [1, "25%", "100%"]
+    pause      = "confirm"
+    on_failure = "rollback"
+  }
+}
