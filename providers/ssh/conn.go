@@ -371,11 +371,13 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 // the command's process group is also killed from a second session.
 func (c *Conn) stop(sess *ssh.Session, pids *pidFilter, waitc <-chan error) {
 	sess.Signal(ssh.SIGKILL)
+	// The pid arrives as soon as the remote shell runs; a loaded host
+	// may take a moment.
 	select {
 	case <-pids.ready:
 	case <-waitc:
 		return
-	case <-time.After(time.Second):
+	case <-time.After(5 * time.Second):
 	}
 	if pid := pids.pid(); pid > 0 && !c.isDead() {
 		c.killGroup(pid)

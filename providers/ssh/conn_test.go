@@ -560,3 +560,50 @@ func TestWrongKeyRefused(t *testing.T) {
 		t.Fatalf("err = %v, want an authentication error naming the key", err)
 	}
 }
+
+func TestConnectTimeoutOnHungHost(t *testing.T) {
+	t.Parallel()
+	f := sshtest.New(t, 1)
+	h := f.Hosts[0]
+	// The kernel still accepts TCP connections, but sshd never greets.
+	if err := h.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	spec := hermeticSpec(t, f, h)
+	spec.ConnectTimeout = 500 * time.Millisecond
+	_, err := Dial(t.Context(), spec)
+	if err == nil || !strings.Contains(err.Error(), "connect_timeout") || !strings.Contains(err.Error(), h.Name) {
+		t.Fatalf("err = %v, want a connect timeout naming %s", err, h.Name)
+	}
+	// Cancelling the caller's context stops a dial too.
+	spec.ConnectTimeout = time.Minute
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Dial(ctx, spec); !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(fmt.Sprint(err), "timed out") {
+		t.Fatalf("cancelled dial: %v", err)
+	}
+}
+
+func TestManyConcurrentCommandsShareOneConnection(t *testing.T) {
+	t.Parallel()
+	f := sshtest.New(t, 1)
+	spec := hermeticSpec(t, f, f.Hosts[0])
+	spec.MaxSessions = 3 // more Runs than sessions: the rest wait their turn
+	c := dial(t, spec)
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() {
+			var out bytes.Buffer
+			err := c.Run(t.Context(), &platform.Command{Args: []string{"sh", "-c", `sleep 0.05; echo "$0"`, strconv.Itoa(i)}, Stdout: &out})
+			if err == nil && out.String() != strconv.Itoa(i)+"\n" {
+				err = fmt.Errorf("command %d printed %q", i, out.String())
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

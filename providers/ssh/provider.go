@@ -1,0 +1,289 @@
+package ssh
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+// DialConcurrency is how many hosts Targets connects to at once.
+const DialConcurrency = 32
+
+// DefaultAppPort is the PORT a host's web process gets when neither the
+// host nor the app's health check names one.
+const DefaultAppPort = 8000
+
+// Factory is the "ssh" provider factory.
+type Factory struct{}
+
+// Schema is the provider block's body. Every attribute is optional:
+// ~/.ssh/config, ssh-agent and known_hosts fill in what is not set.
+func (Factory) Schema() platform.Schema {
+	return platform.Schema{Attributes: []platform.Attribute{
+		{Name: "user", Type: platform.TypeString, Description: "login user (default: ~/.ssh/config's User, or your user name); host var \"user\" overrides it per host"},
+		{Name: "port", Type: platform.TypeNumber, Description: "SSH port (default: ~/.ssh/config's Port, or 22); host var \"port\" overrides it per host"},
+		{Name: "identity_file", Type: platform.TypeString, Description: "private key file, tried before ~/.ssh/config's IdentityFile and the agent's keys (relative to the project directory); host var \"identity_file\" overrides it per host"},
+		{Name: "known_hosts", Type: platform.TypeString, Description: "known_hosts file (default: ~/.ssh/config's UserKnownHostsFile, or ~/.ssh/known_hosts)"},
+		{Name: "ssh_config", Type: platform.TypeString, Description: "ssh_config file (default: ~/.ssh/config, then /etc/ssh/ssh_config)"},
+		{Name: "trust", Type: platform.TypeString, Description: `"strict" (default): refuse hosts known_hosts lacks; "accept-new": record their key on first connect. A changed key is always refused.`},
+		{Name: "become", Type: platform.TypeString, Description: "run every command as this user through passwordless sudo (sudo -n -u USER)"},
+		{Name: "connect_timeout", Type: platform.TypeString, Description: `bound on connecting to one host, per hop, e.g. "10s" (default 10s)`},
+		{Name: "command_timeout", Type: platform.TypeString, Description: `bound on every remote command, e.g. "10m" (default: none)`},
+	}}
+}
+
+// settings is a decoded provider block.
+type settings struct {
+	user           string
+	port           int
+	identityFile   string
+	knownHosts     string
+	sshConfig      string
+	trust          string
+	become         string
+	connectTimeout time.Duration
+	commandTimeout time.Duration
+}
+
+// New checks the provider block and returns the provider.
+func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
+	s := settings{
+		user:         cfg.String("user", ""),
+		port:         cfg.Int("port", 0),
+		identityFile: cfg.String("identity_file", ""),
+		knownHosts:   cfg.String("known_hosts", ""),
+		sshConfig:    cfg.String("ssh_config", ""),
+		trust:        cfg.String("trust", ""),
+		become:       cfg.String("become", ""),
+	}
+	if s.port < 0 || s.port > 65535 {
+		return nil, fmt.Errorf("ssh provider: port %d is not a port number", s.port)
+	}
+	switch s.trust {
+	case "", TrustStrict, TrustAcceptNew:
+	default:
+		return nil, fmt.Errorf("ssh provider: trust = %q: want %q or %q", s.trust, TrustStrict, TrustAcceptNew)
+	}
+	var err error
+	if s.connectTimeout, err = duration(cfg, "connect_timeout"); err != nil {
+		return nil, err
+	}
+	if s.commandTimeout, err = duration(cfg, "command_timeout"); err != nil {
+		return nil, err
+	}
+	return &provider{s: s}, nil
+}
+
+func duration(cfg platform.ProviderConfig, name string) (time.Duration, error) {
+	v := cfg.String(name, "")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("ssh provider: %s = %q is not a duration (hint: write it like \"10s\" or \"5m\")", name, v)
+	}
+	return d, nil
+}
+
+// provider connects to the hosts an environment lists.
+type provider struct {
+	s settings
+}
+
+// Targets connects to every host of the environment (or of req.Hosts),
+// DialConcurrency at a time. If any host fails, the connections made are
+// closed and the error lists every failing host.
+func (p *provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	hosts, err := selectHosts(req)
+	if err != nil {
+		return nil, err
+	}
+	projectDir := ""
+	if req.StateDir != "" {
+		projectDir = filepath.Dir(req.StateDir)
+	}
+	targets := make([]*platform.Target, len(hosts))
+	errs := make([]error, len(hosts))
+	sem := make(chan struct{}, DialConcurrency)
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			spec, err := p.spec(h, projectDir)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			conn, err := Dial(ctx, spec)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			targets[i] = target(req.App, h, conn)
+		}()
+	}
+	wg.Wait()
+
+	cerr := &ConnectError{Total: len(hosts)}
+	for i, err := range errs {
+		if err != nil {
+			cerr.Hosts = append(cerr.Hosts, hosts[i].Name)
+			cerr.Errs = append(cerr.Errs, err)
+		}
+	}
+	if len(cerr.Hosts) > 0 {
+		for _, t := range targets {
+			if t != nil {
+				t.Transport.Close()
+			}
+		}
+		return nil, cerr
+	}
+	return &platform.TargetsResponse{Targets: targets}, nil
+}
+
+// selectHosts returns the environment's hosts, limited to req.Hosts.
+func selectHosts(req *platform.TargetsRequest) ([]*platform.Host, error) {
+	if req.Env == nil {
+		return nil, fmt.Errorf("ssh provider: no environment")
+	}
+	all := req.Env.Hosts()
+	if req.Hosts == nil {
+		return all, nil
+	}
+	byName := map[string]*platform.Host{}
+	for _, h := range all {
+		byName[h.Name] = h
+	}
+	var out []*platform.Host
+	for _, n := range req.Hosts {
+		h, ok := byName[n]
+		if !ok {
+			return nil, fmt.Errorf("environment %s has no host %q", req.Env.Name, n)
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// spec is how to reach h: provider settings, overridden by the host vars
+// user, port and identity_file.
+func (p *provider) spec(h *platform.Host, projectDir string) (HostSpec, error) {
+	alias := h.Address
+	if alias == "" {
+		alias = h.Name
+	}
+	spec := HostSpec{
+		Alias:          alias,
+		User:           p.s.user,
+		Port:           p.s.port,
+		ConfigFile:     p.s.sshConfig,
+		KnownHostsFile: p.s.knownHosts,
+		Trust:          p.s.trust,
+		Become:         p.s.become,
+		ConnectTimeout: p.s.connectTimeout,
+		CommandTimeout: p.s.commandTimeout,
+	}
+	identity := p.s.identityFile
+	if v := h.Vars["user"]; v != "" {
+		spec.User = v
+	}
+	if v := h.Vars["port"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return HostSpec{}, fmt.Errorf("host var port = %q is not a port number", v)
+		}
+		spec.Port = n
+	}
+	if v := h.Vars["identity_file"]; v != "" {
+		identity = v
+	}
+	if identity != "" {
+		if !filepath.IsAbs(identity) && !strings.HasPrefix(identity, "~") && projectDir != "" {
+			identity = filepath.Join(projectDir, identity)
+		}
+		spec.IdentityFiles = []string{identity}
+	}
+	for _, f := range []*string{&spec.ConfigFile, &spec.KnownHostsFile} {
+		if *f != "" && !filepath.IsAbs(*f) && !strings.HasPrefix(*f, "~") && projectDir != "" {
+			*f = filepath.Join(projectDir, *f)
+		}
+	}
+	return spec, nil
+}
+
+// target describes h reached over conn.
+func target(app *platform.App, h *platform.Host, conn *Conn) *platform.Target {
+	t := &platform.Target{
+		Name:      h.Name,
+		Address:   h.Address,
+		DeployTo:  h.DeployTo,
+		Port:      h.Port,
+		Transport: conn,
+	}
+	if t.Address == "" {
+		t.Address = h.Name
+	}
+	if h.Cluster != "" {
+		t.Roles = append(t.Roles, h.Cluster)
+	}
+	for _, r := range h.Roles {
+		if !t.HasRole(r) {
+			t.Roles = append(t.Roles, r)
+		}
+	}
+	if t.Port == 0 && app != nil && app.Health != nil {
+		t.Port = app.Health.Port
+	}
+	if t.Port == 0 {
+		t.Port = DefaultAppPort
+	}
+	// The web process listens on the host's loopback; health checks
+	// reach it through the connection.
+	t.HealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	return t
+}
+
+// ConnectError lists the hosts Targets could not connect to.
+type ConnectError struct {
+	Total int      // hosts tried
+	Hosts []string // failing hosts, in environment order
+	Errs  []error  // their errors
+}
+
+func (e *ConnectError) Error() string {
+	var b strings.Builder
+	if len(e.Hosts) == 1 {
+		fmt.Fprintf(&b, "connect to host %s: %v", e.Hosts[0], e.Errs[0])
+		return b.String()
+	}
+	fmt.Fprintf(&b, "connect to %d of %d hosts failed:", len(e.Hosts), e.Total)
+	for i, h := range e.Hosts {
+		fmt.Fprintf(&b, "\n  host %s: %v", h, e.Errs[i])
+	}
+	return b.String()
+}
+
+// Unwrap gives the per-host errors to errors.Is and errors.As.
+func (e *ConnectError) Unwrap() []error { return e.Errs }
+
+var (
+	_ platform.ProviderFactory = Factory{}
+	_ platform.Provider        = (*provider)(nil)
+)
