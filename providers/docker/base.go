@@ -127,10 +127,10 @@ func BuildBase(ctx context.Context, c *Client, opts BaseOptions) (string, error)
 
 func buildBase(ctx context.Context, c *Client, o BaseOptions) (string, error) {
 	if os.Geteuid() != 0 {
-		return "", errors.New("build base image: debootstrap needs root: run the build as root (e.g. `sudo make base-image`)")
+		return "", fmt.Errorf("build base image %s: debootstrap needs root (%w): run the build as root (e.g. `sudo make base-image`)", o.Tag, errCannotBuild)
 	}
 	if _, err := exec.LookPath("debootstrap"); err != nil {
-		return "", errors.New("build base image: debootstrap not found: install it with `apt-get install debootstrap`")
+		return "", fmt.Errorf("build base image %s: debootstrap not found (%w): install it with `apt-get install debootstrap`", o.Tag, errCannotBuild)
 	}
 	work, err := os.MkdirTemp(o.WorkDir, "plat-rootfs-")
 	if err != nil {
@@ -152,6 +152,10 @@ func buildBase(ctx context.Context, c *Client, o BaseOptions) (string, error) {
 	}
 	return o.Tag, nil
 }
+
+// errCannotBuild marks a machine that cannot build the base image at all
+// (not root, no debootstrap), as opposed to a build that failed.
+var errCannotBuild = errors.New("cannot build here")
 
 // debootstrapArgs is the debootstrap command line (a pure function, tested
 // by equality).
