@@ -1,5 +1,11 @@
 # plat.hcl for notes: one recipe, every environment.
 
+variable "base_port" {
+  type        = number
+  default     = 8100
+  description = "PORT of the first local host"
+}
+
 variable "region" {
   type        = string
   default     = "phx1"
@@ -29,8 +35,10 @@ app "notes" {
   linked_dirs = ["db"]
 
   health {
-    http    = "/healthz"
-    timeout = "2s"
+    http     = "/healthz"
+    timeout  = "2s"
+    interval = "250ms"
+    retries  = 20
   }
 }
 
@@ -38,7 +46,7 @@ app "notes" {
 # .plat/local/local/, their processes running on this machine.
 environment "local" {
   provider "local" {
-    base_port = 8100
+    base_port = var.base_port
   }
   # The hosts share one database, as web servers share a database server.
   env = {

@@ -154,7 +154,10 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 			return nil
 		}
 		err := e.step(t.Name, "rollback "+prev, "on_failure = rollback", func() error {
-			return e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev))
+			if err := e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev)); err != nil {
+				return err
+			}
+			return e.checkHealth(ctx, t, e.health(p.env))
 		})
 		if err == nil {
 			p.mu.Lock()
@@ -242,7 +245,10 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	if prev != "" {
 		rctx := context.WithoutCancel(ctx)
 		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
-			return e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev))
+			if err := e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev)); err != nil {
+				return err
+			}
+			return e.checkHealth(rctx, t, e.health(p.env))
 		}); rerr != nil {
 			return fmt.Errorf("%w; switching back to %s also failed: %v", err, prev, rerr)
 		}

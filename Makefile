@@ -1,0 +1,35 @@
+# plat: build, test, demo, lint, bench. `make help` lists the targets.
+GO       ?= go
+BIN      := bin/plat
+PKGS     := ./...
+# Integration tests start sshd hosts, containers and vagrant machines;
+# the timeout bounds a hung test, it is not a speed target.
+TESTFLAGS ?= -timeout 20m
+
+.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/plat
+	$(GO) build -o $(BIN) ./cmd/plat
+
+test: ## run the whole test suite (unit and integration)
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+demo: build ## push examples/notes to the local environment and print the URLs that answer
+	./$(BIN) -C examples/notes validate
+	./$(BIN) -C examples/notes push local
+
+demo-down: build ## stop the demo's processes
+	./$(BIN) -C examples/notes down local
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
+	$(GO) run ./cmd/plat image build-base
+
+clean: ## remove build output
+	rm -rf bin
