@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -131,6 +132,40 @@ func (c *cli) runRaw(ctx context.Context, onLine func(string), args ...string) (
 		return out.Bytes(), fmt.Errorf("run vagrant %s: %w", args[0], err)
 	}
 	return out.Bytes(), nil
+}
+
+// dotDir is Vagrant's local data directory for the project (".vagrant"
+// next to the Vagrantfile, unless the user's VAGRANT_DOTFILE_PATH moves it).
+func (c *cli) dotDir() string {
+	if c.keepDotfile {
+		if d := os.Getenv("VAGRANT_DOTFILE_PATH"); d != "" {
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(c.dir, d)
+			}
+			return d
+		}
+	}
+	return filepath.Join(c.dir, ".vagrant")
+}
+
+// machineIDs reads the provider ids Vagrant keeps for created machines
+// (<dotDir>/machines/<name>/<provider>/id), keyed by machine name. It is
+// how plat tells a machine `vagrant up` created from one that was already
+// there, without another second-long vagrant run.
+func (c *cli) machineIDs() map[string]string {
+	out := map[string]string{}
+	paths, _ := filepath.Glob(filepath.Join(c.dotDir(), "machines", "*", "*", "id"))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		id := strings.TrimSpace(string(data))
+		// "preparing" is the docker provider's placeholder while (or after
+		// failing at) creating the container.
+		if err != nil || id == "" || id == "preparing" {
+			continue
+		}
+		out[filepath.Base(filepath.Dir(filepath.Dir(p)))] = id
+	}
+	return out
 }
 
 func (c *cli) environ() []string {

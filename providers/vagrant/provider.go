@@ -248,10 +248,7 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 	if err := pj.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("prepare vagrant environment %s: %w", pj.env.Name, err)
 	}
-	before, _, err := pj.status(ctx)
-	if err != nil {
-		return nil, err
-	}
+	before := pj.cli.machineIDs()
 	args := []string{"up", "--parallel"}
 	if pj.cfg.Provider != "" {
 		args = append(args, "--provider="+pj.cfg.Provider)
@@ -264,17 +261,17 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 	if err != nil {
 		return nil, err
 	}
-	// A machine that did not exist before this Up is new: whatever
+	// A machine whose id this Up created or changed is new: whatever
 	// known_hosts said about an older machine of that name is stale.
+	ids := pj.cli.machineIDs()
 	var fresh, up []string
-	for _, m := range before {
-		if platformState(m.State) == "missing" && idx[m.Name].State == "running" {
-			fresh = append(fresh, m.Name)
-		}
-	}
 	for _, m := range after {
-		if m.State == "running" {
-			up = append(up, m.Name)
+		if m.State != "running" {
+			continue
+		}
+		up = append(up, m.Name)
+		if id, ok := ids[m.Name]; !ok || id != before[m.Name] {
+			fresh = append(fresh, m.Name)
 		}
 	}
 	if err := forgetHostKeys(filepath.Join(pj.dir, "known_hosts"), fresh); err != nil {
@@ -413,32 +410,42 @@ func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 		return nil, err
 	}
 	if !pj.hasVagrantfile() {
-		return nil, fmt.Errorf("environment %s has no machines yet: run `plat up %s`", pj.env.Name, pj.env.Name)
+		hosts, err := pj.machineHosts(nil, req.Hosts)
+		if err != nil {
+			return nil, err
+		}
+		return nil, notRunning(pj.env.Name, hosts, nil)
 	}
-	ms, idx, err := pj.status(ctx)
-	if err != nil {
-		return nil, err
+	// One vagrant run per push when all is well (Vagrant takes most of a
+	// second to start): ssh-config, which fails for machines that are not
+	// running; only then does status say which ones and why.
+	var ms []MachineState
+	if len(pj.hosts) == 0 {
+		// The user's Vagrantfile names the machines.
+		if ms, _, err = pj.status(ctx); err != nil {
+			return nil, err
+		}
 	}
 	hosts, err := pj.machineHosts(ms, req.Hosts)
 	if err != nil {
 		return nil, err
 	}
+	if len(hosts) == 0 {
+		return &platform.TargetsResponse{}, nil
+	}
 	names := make([]string, 0, len(hosts))
 	for _, h := range hosts {
-		m, ok := idx[h.Name]
-		if !ok {
-			return nil, fmt.Errorf("host %s: no such machine in the Vagrantfile (hint: run `plat up %s`)", h.Name, pj.env.Name)
-		}
-		if m.State != "running" {
-			return nil, fmt.Errorf("host %s: vagrant machine is %s, not running (hint: run `plat up %s`)", h.Name, orDefault(m.Short, m.State), pj.env.Name)
-		}
 		names = append(names, h.Name)
-	}
-	if len(names) == 0 {
-		return &platform.TargetsResponse{}, nil
 	}
 	cfgs, err := pj.sshConfigs(ctx, names)
 	if err != nil {
+		_, idx, serr := pj.status(ctx)
+		if serr != nil {
+			return nil, errors.Join(err, serr)
+		}
+		if nr := notRunning(pj.env.Name, hosts, idx); nr != nil {
+			return nil, nr
+		}
 		return nil, err
 	}
 	if err := os.MkdirAll(pj.dir, 0o700); err != nil {
@@ -491,6 +498,25 @@ func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 		return nil, err
 	}
 	return &platform.TargetsResponse{Targets: targets}, nil
+}
+
+// notRunning names the hosts whose machine is not running (idx nil: none
+// exists), or returns nil when all run.
+func notRunning(env string, hosts []*platform.Host, idx map[string]MachineState) error {
+	var problems []string
+	for _, h := range hosts {
+		m, ok := idx[h.Name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("host %s: no vagrant machine", h.Name))
+		case m.State != "running":
+			problems = append(problems, fmt.Sprintf("host %s: vagrant machine is %s, not running", h.Name, orDefault(m.Short, m.State)))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s (hint: run `plat up %s`)", strings.Join(problems, "; "), env)
 }
 
 func (pj *project) target(ctx context.Context, h *platform.Host, sc SSHConfig, spec ssh.HostSpec) (*platform.Target, error) {
