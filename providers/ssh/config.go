@@ -156,7 +156,8 @@ func loadSSHConfig(path string) (*sshConfig, error) {
 		cfg, err := sshconfig.Decode(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("parse ssh config %s: %w", p, err)
+			return nil, fmt.Errorf("parse ssh config %s: %w (hint: plat understands Host blocks and Match Host/all; "+
+				"set ssh_config in the provider block to a file without the rest)", p, err)
 		}
 		c.files = append(c.files, cfg)
 		c.names = append(c.names, p)

@@ -257,8 +257,22 @@ func (c *Conn) deadError() error {
 	if errors.Is(c.deadErr, errClosed) {
 		return fmt.Errorf("connection to %s is closed", c.name)
 	}
-	return fmt.Errorf("connection to %s (%s) was lost: %v: %w", c.name, c.addr, c.deadErr, ErrConnectionLost)
+	return &lostError{host: c.name, addr: c.addr, reason: c.deadErr}
 }
+
+// lostError is ErrConnectionLost with the host and the reason.
+type lostError struct {
+	host, addr string
+	reason     error
+}
+
+func (e *lostError) Error() string {
+	return fmt.Sprintf("connection to %s (%s) was lost: %v", e.host, e.addr, e.reason)
+}
+
+func (e *lostError) Is(target error) bool { return target == ErrConnectionLost }
+
+func (e *lostError) Unwrap() error { return e.reason }
 
 func (c *Conn) isDead() bool {
 	select {

@@ -12,8 +12,9 @@
 // ConnectTimeout, StrictHostKeyChecking accept-new), keys from ssh-agent and
 // identity files, and known_hosts. Host keys are always verified: an unknown
 // host is refused unless trust is "accept-new" (then its key is recorded), a
-// changed key is always refused. Match blocks, ProxyCommand and password or
-// keyboard-interactive authentication are not supported.
+// changed key is always refused. Match blocks other than Match Host and
+// Match all, ProxyCommand, certificates and password or keyboard-interactive
+// authentication are not supported.
 //
 // Factory is the "ssh" provider: it turns every host of an environment into
 // a platform.Target with a connected *Conn, dialling hosts in parallel.
