@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -59,6 +60,11 @@ type project struct {
 func (p *Provider) project(env *platform.Environment, app *platform.App, stateDir string) (*project, error) {
 	if env == nil {
 		return nil, errors.New("vagrant provider: no environment")
+	}
+	// Before anything else, so a missing vagrant is the error a user sees
+	// (not a Docker image build that would be for nothing).
+	if _, err := exec.LookPath(p.bin); err != nil {
+		return nil, ErrNotInstalled
 	}
 	if !filepath.IsAbs(stateDir) {
 		return nil, fmt.Errorf("vagrant provider: state directory %q is not absolute", stateDir)
