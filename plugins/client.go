@@ -55,6 +55,8 @@ type Client struct {
 	stop     context.CancelFunc
 	closeMu  sync.Once
 	killedMu sync.Mutex
+	// inproc stops an in-process server (InProcess); nil for a process.
+	inproc func()
 }
 
 // NameOf returns the provider name of a plugin binary path:
@@ -157,18 +159,23 @@ func (c *Client) Path() string { return c.path }
 func (c *Client) Version() string { return c.version }
 
 // Protocol is the negotiated protocol version.
-func (c *Client) Protocol() int { return c.pc.NegotiatedVersion() }
+func (c *Client) Protocol() int {
+	if c.pc == nil {
+		return ProtocolVersion
+	}
+	return c.pc.NegotiatedVersion()
+}
 
 // Pid is the plugin process id (for diagnostics and tests).
 func (c *Client) Pid() int {
-	if c.cmd.Process == nil {
+	if c.cmd == nil || c.cmd.Process == nil {
 		return 0
 	}
 	return c.cmd.Process.Pid
 }
 
 // Exited reports whether the plugin process has exited.
-func (c *Client) Exited() bool { return c.pc.Exited() }
+func (c *Client) Exited() bool { return c.pc != nil && c.pc.Exited() }
 
 // Factory returns the plugin as a provider factory. Providers it creates
 // live as long as the client.
@@ -189,6 +196,10 @@ func (c *Client) Close() error {
 func (c *Client) kill() {
 	c.killedMu.Lock()
 	defer c.killedMu.Unlock()
+	if c.inproc != nil {
+		c.inproc()
+		return
+	}
 	c.pc.Kill()
 	if c.cmd.Process != nil {
 		// The group has the plugin's pid as its id (Setpgid): this reaps

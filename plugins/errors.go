@@ -151,7 +151,7 @@ func (c *Client) fail(ctx context.Context, op, target string, err error) error {
 // connection-level failure the process may still be being reaped, so it
 // waits a little for go-plugin to notice.
 func (c *Client) waitExited(code codes.Code) bool {
-	if c.pc.Exited() {
+	if c.Exited() {
 		return true
 	}
 	switch code {
@@ -161,7 +161,7 @@ func (c *Client) waitExited(code codes.Code) bool {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
-		if c.pc.Exited() {
+		if c.Exited() {
 			return true
 		}
 		time.Sleep(20 * time.Millisecond)

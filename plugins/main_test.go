@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 		"./internal/testplugins/plat-provider-crashy",
 		"./internal/testplugins/plat-provider-noisy",
 		"./internal/testplugins/plat-provider-future",
+		"./internal/testplugins/plat-provider-local",
 	)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build test plugins: %v\n%s", err, out)

@@ -19,6 +19,7 @@ import (
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/platformtest"
 	"github.com/plat-sh/plat/plugins"
+	"github.com/plat-sh/plat/plugins/example/plat-provider-dirs/dirs"
 )
 
 func TestConformanceThroughPlugin(t *testing.T) {
@@ -312,4 +313,20 @@ func TestDialThroughPlugin(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "plugin dirs: target web1: dial") {
 		t.Fatalf("dial closed port: %v", err)
 	}
+}
+
+func TestProviderSuiteInProcessBoundary(t *testing.T) {
+	c, err := plugins.InProcess(testCtx(t), "dirs", dirs.Factory{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Version() != "v0.1.0" || c.Protocol() != 1 {
+		t.Errorf("version %q protocol %d", c.Version(), c.Protocol())
+	}
+	platformtest.TestProvider(t, platformtest.ProviderHarness{
+		Factory: c.Factory(),
+		Config:  platform.ProviderConfig{Type: "dirs", Values: map[string]any{"root": t.TempDir()}},
+		Env:     testEnv("web1", "web2"),
+	})
 }

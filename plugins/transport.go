@@ -141,7 +141,7 @@ func (t *remoteTransport) recvErr(stream pluginv1.Provider_RunClient, sendErr er
 // Close releases the plugin-side transport. Idempotent.
 func (t *remoteTransport) Close() error {
 	t.closeOnce.Do(func() {
-		if t.c.pc.Exited() {
+		if t.c.Exited() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(t.c.life, 30*time.Second)
