@@ -607,3 +607,28 @@ func TestManyConcurrentCommandsShareOneConnection(t *testing.T) {
 		}
 	}
 }
+
+// A host with several key types: the handshake must pick the type
+// known_hosts has, whatever the client's default preference.
+func TestHostKeyAlgorithmFollowsKnownHosts(t *testing.T) {
+	t.Parallel()
+	f := sshtest.NewWithOptions(t, sshtest.Options{N: 1, HostKeyTypes: []string{"ed25519", "ecdsa"}})
+	h := f.Hosts[0]
+	lines, err := h.KnownHostsLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := strings.Split(lines, "\n")
+	if len(entries) != 2 {
+		t.Fatalf("known_hosts lines = %q", entries)
+	}
+	for _, entry := range entries {
+		spec := hermeticSpec(t, f, h)
+		spec.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+		if err := os.WriteFile(spec.KnownHostsFile, []byte(entry+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c := dial(t, spec)
+		output(t, c, "true")
+	}
+}

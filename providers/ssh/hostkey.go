@@ -167,8 +167,12 @@ func (hk *hostKeys) callback(e *endpoint) ssh.HostKeyCallback {
 	}
 }
 
+// fingerprint is how OpenSSH shows a key: "ED25519 SHA256:…".
 func fingerprint(key ssh.PublicKey) string {
-	t := strings.TrimPrefix(strings.ToUpper(key.Type()), "SSH-")
+	t := strings.ToUpper(strings.TrimPrefix(key.Type(), "ssh-"))
+	if strings.HasPrefix(t, "ECDSA") {
+		t = "ECDSA"
+	}
 	return t + " " + ssh.FingerprintSHA256(key)
 }
 

@@ -3,8 +3,11 @@ package sshtest
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -50,6 +53,10 @@ type Options struct {
 	// LogLevel is sshd's LogLevel (default ERROR); VERBOSE or DEBUG1 log
 	// each connection and forwarding to <host dir>/sshd.log.
 	LogLevel string
+	// HostKeyTypes are the host key types every host gets: "ed25519"
+	// (default), "ecdsa" (P-256), "rsa" (2048 bits). KnownHosts lists
+	// them all, as ssh-keyscan would.
+	HostKeyTypes []string
 }
 
 // Fleet is a set of running sshd hosts and the client files to reach them.
@@ -82,14 +89,18 @@ type Host struct {
 	// still root's): an empty directory, so no shell startup file of the
 	// machine running the tests applies.
 	Home string
-	// HostKeyFile is the host's ed25519 private key.
-	HostKeyFile string
+	// HostKeyFile is the host's first private key (ed25519 unless
+	// Options.HostKeyTypes says otherwise); HostKeyFiles lists all, in
+	// Options.HostKeyTypes order. Public keys are next to them (+".pub").
+	HostKeyFile  string
+	HostKeyFiles []string
 	// Dir holds the host's sshd_config, pid and log files.
 	Dir string
 	// LogFile is sshd's stderr (-e).
 	LogFile string
 
 	configFile string
+	keyTypes   []string
 	sshd       string
 	mu         sync.Mutex
 	cmd        *exec.Cmd
@@ -101,15 +112,24 @@ type Host struct {
 // skipped, unless $CI is set: then it fails, so CI never silently skips.
 func New(t testing.TB, n int) *Fleet {
 	t.Helper()
-	if reason := unavailable(DefaultSSHD); reason != "" {
+	return NewWithOptions(t, Options{N: n})
+}
+
+// NewWithOptions is New with options; an empty opts.Dir means t.TempDir().
+func NewWithOptions(t testing.TB, opts Options) *Fleet {
+	t.Helper()
+	if reason := unavailable(orDefault(opts.SSHD, DefaultSSHD)); reason != "" {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("sshtest: %s (CI is set, so this is a failure; install openssh-server)", reason)
 		}
 		t.Skipf("sshtest: %s; install openssh-server and run as root to run this test", reason)
 	}
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	f, err := Start(ctx, Options{N: n, Dir: t.TempDir()})
+	f, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +139,13 @@ func New(t testing.TB, n int) *Fleet {
 		}
 	})
 	return f
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // unavailable says why sshd cannot run here, or "".
@@ -165,6 +192,15 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		logLevel = "ERROR"
 	}
 	extra := versionOptions(sshd)
+	keyTypes := opts.HostKeyTypes
+	if len(keyTypes) == 0 {
+		keyTypes = []string{"ed25519"}
+	}
+	for _, kt := range keyTypes {
+		if kt != "ed25519" && kt != "ecdsa" && kt != "rsa" {
+			return nil, fmt.Errorf("start ssh fleet: host key type %q: want ed25519, ecdsa or rsa", kt)
+		}
+	}
 
 	f := &Fleet{Dir: opts.Dir}
 	if f.Dir == "" {
@@ -184,7 +220,7 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		return fail(err)
 	}
 	f.KeyFile = filepath.Join(clientDir, "id_ed25519")
-	clientPub, err := writeKey(f.KeyFile, "sshtest client")
+	clientPub, err := writeKey(f.KeyFile, "ed25519", "sshtest client")
 	if err != nil {
 		return fail(err)
 	}
@@ -199,23 +235,27 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			name = opts.Names[i]
 		}
 		h := &Host{
-			Name: name,
-			Addr: fmt.Sprintf("127.0.%d.%d", (i+2)/256, (i+2)%256),
-			Dir:  filepath.Join(f.Dir, name),
-			sshd: sshd,
+			Name:     name,
+			Addr:     fmt.Sprintf("127.0.%d.%d", (i+2)/256, (i+2)%256),
+			Dir:      filepath.Join(f.Dir, name),
+			sshd:     sshd,
+			keyTypes: keyTypes,
 		}
 		h.Root = filepath.Join(h.Dir, "root")
 		h.Home = filepath.Join(h.Dir, "home")
 		if err := os.MkdirAll(h.Home, 0o755); err != nil {
 			return fail(err)
 		}
-		h.HostKeyFile = filepath.Join(h.Dir, "ssh_host_ed25519_key")
+		for _, kt := range keyTypes {
+			h.HostKeyFiles = append(h.HostKeyFiles, filepath.Join(h.Dir, "ssh_host_"+kt+"_key"))
+		}
+		h.HostKeyFile = h.HostKeyFiles[0]
 		h.LogFile = filepath.Join(h.Dir, "sshd.log")
 		h.configFile = filepath.Join(h.Dir, "sshd_config")
 		if err := os.MkdirAll(h.Root, 0o755); err != nil {
 			return fail(err)
 		}
-		if _, err := writeKey(h.HostKeyFile, "sshtest host "+name); err != nil {
+		if err := h.writeHostKeys(); err != nil {
 			return fail(err)
 		}
 		h.Port, err = freePort(h.Addr)
@@ -299,19 +339,32 @@ func (f *Fleet) writeSSHConfig() error {
 	return os.WriteFile(f.SSHConfig, []byte(b.String()), 0o600)
 }
 
-// knownHostsLine is the known_hosts entry for the host's current key.
+// knownHostsLine is the known_hosts entries for the host's current keys,
+// one line per key.
 func (h *Host) knownHostsLine() (string, error) {
-	data, err := os.ReadFile(h.HostKeyFile + ".pub")
-	if err != nil {
-		return "", err
+	var lines []string
+	for _, f := range h.HostKeyFiles {
+		data, err := os.ReadFile(f + ".pub")
+		if err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprintf("[%s]:%d %s", h.Addr, h.Port, strings.TrimSpace(string(data))))
 	}
-	return fmt.Sprintf("[%s]:%d %s", h.Addr, h.Port, strings.TrimSpace(string(data))), nil
+	return strings.Join(lines, "\n"), nil
+}
+
+func (h *Host) writeHostKeys() error {
+	for i, f := range h.HostKeyFiles {
+		if _, err := writeKey(f, h.keyTypes[i], "sshtest host "+h.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (h *Host) writeConfig(authorized, logLevel string, extra []string) error {
 	lines := []string{
 		fmt.Sprintf("ListenAddress %s:%d", h.Addr, h.Port),
-		"HostKey " + h.HostKeyFile,
 		"AuthorizedKeysFile " + authorized,
 		"PidFile " + filepath.Join(h.Dir, "sshd.pid"),
 		"PermitRootLogin prohibit-password",
@@ -334,6 +387,9 @@ func (h *Host) writeConfig(authorized, logLevel string, extra []string) error {
 		// HOME is the host's own: the machine's ~/.bashrc (which bash
 		// reads for ssh commands) stays out of the tests.
 		"SetEnv " + envMarker + "=" + h.Dir + " HOME=" + h.Home,
+	}
+	for _, f := range h.HostKeyFiles {
+		lines = append(lines, "HostKey "+f)
 	}
 	lines = append(lines, extra...)
 	return os.WriteFile(h.configFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
@@ -528,9 +584,10 @@ func (h *Host) Thaw() error {
 	return nil
 }
 
-// RotateHostKey gives the host a new ed25519 key and restarts its sshd if
-// it was running. The fleet's KnownHosts keeps the old key, so clients
-// that check it see a changed host key. KnownHostsLine gives the new entry.
+// RotateHostKey gives the host new keys (same types) and restarts its sshd
+// if it was running. The fleet's KnownHosts keeps the old keys, so clients
+// that check it see a changed host key. KnownHostsLine gives the new
+// entries.
 func (h *Host) RotateHostKey() error {
 	h.mu.Lock()
 	running := h.cmd != nil
@@ -547,7 +604,7 @@ func (h *Host) RotateHostKey() error {
 			return err
 		}
 	}
-	if _, err := writeKey(h.HostKeyFile, "sshtest host "+h.Name); err != nil {
+	if err := h.writeHostKeys(); err != nil {
 		return fmt.Errorf("rotate host key of %s: %w", h.Name, err)
 	}
 	if running {
@@ -556,12 +613,14 @@ func (h *Host) RotateHostKey() error {
 	return nil
 }
 
-// KnownHostsLine returns the known_hosts entry for the host's current key.
+// KnownHostsLine returns the known_hosts entries for the host's current
+// keys ([127.0.0.X]:PORT TYPE KEY), one line per key, without a final
+// newline.
 func (h *Host) KnownHostsLine() (string, error) {
 	return h.knownHostsLine()
 }
 
-// PublicKey returns the host's current public key.
+// PublicKey returns the host's current public key (of HostKeyFile).
 func (h *Host) PublicKey() (ssh.PublicKey, error) {
 	data, err := os.ReadFile(h.HostKeyFile + ".pub")
 	if err != nil {
@@ -571,10 +630,27 @@ func (h *Host) PublicKey() (ssh.PublicKey, error) {
 	return k, err
 }
 
-// writeKey writes a new unencrypted ed25519 private key (0600, OpenSSH
+// writeKey writes a new unencrypted private key of type kt (0600, OpenSSH
 // format) to path and its public key to path+".pub".
-func writeKey(path, comment string) (ssh.PublicKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+func writeKey(path, kt, comment string) (ssh.PublicKey, error) {
+	var pub, priv any
+	var err error
+	switch kt {
+	case "ecdsa":
+		var k *ecdsa.PrivateKey
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err == nil {
+			pub, priv = &k.PublicKey, k
+		}
+	case "rsa":
+		var k *rsa.PrivateKey
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+		if err == nil {
+			pub, priv = &k.PublicKey, k
+		}
+	default:
+		pub, priv, err = ed25519.GenerateKey(rand.Reader)
+	}
 	if err != nil {
 		return nil, err
 	}
