@@ -16,6 +16,18 @@
 // Match all, ProxyCommand, certificates and password or keyboard-interactive
 // authentication are not supported.
 //
+// Commands are argv, quoted once (shellquote) into a command line for the
+// login shell, which must be a POSIX shell (sh, bash, dash, zsh, ksh):
+// Dir becomes `cd -- DIR &&`, Env an `env K=V` prefix (sshd's AcceptEnv
+// would drop SetEnv requests), Become a `sudo -n -u USER --` prefix. The
+// command line first reports the shell's pid on stderr (stripped before the
+// caller sees stderr) so a cancelled command's process group can be killed
+// even where sshd ignores signal requests (root logins, sudo).
+//
+// A Conn sends keepalives; a peer that stops answering, or a connection
+// that drops, fails every running and later command with an error wrapping
+// ErrConnectionLost, never a *platform.ExitError.
+//
 // Factory is the "ssh" provider: it turns every host of an environment into
 // a platform.Target with a connected *Conn, dialling hosts in parallel.
 //
