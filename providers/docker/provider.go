@@ -395,15 +395,21 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 		id := s.ID
 		if !ok {
 			progress(h.Name, "creating container "+name)
-			spec := p.containerSpec(req.App, req.Env, h, netName, init)
+			spec := p.containerSpec(req.App, req.Env, h, netID, init)
 			res, err := c.api.ContainerCreate(ctx, spec)
-			if cerrdefs.IsConflict(err) {
-				return nil, fmt.Errorf("host %s: a container named %s exists but plat did not create it (no plat labels): remove or rename it (docker rm -f %s)", h.Name, name, name)
-			}
-			if err != nil {
+			switch {
+			case cerrdefs.IsConflict(err):
+				// Another `plat up` may have just made it; anything else
+				// with that name is not plat's to touch.
+				id, err = c.ownContainer(ctx, name, spec.Config.Labels)
+				if err != nil {
+					return nil, fmt.Errorf("host %s: %w", h.Name, err)
+				}
+			case err != nil:
 				return nil, c.wrap(err, "host %s: create container %s", h.Name, name)
+			default:
+				id = res.ID
 			}
-			id = res.ID
 		} else if s.Image != p.cfg.Image {
 			progress(h.Name, fmt.Sprintf("container %s runs image %s, not %s: `plat down %s --destroy` then `plat up %s` to recreate it", name, s.Image, p.cfg.Image, env, env))
 		}
@@ -414,7 +420,7 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 				}
 			} else {
 				progress(h.Name, "starting container "+name)
-				if _, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+				if err := c.start(ctx, id); err != nil {
 					return nil, c.wrap(err, "host %s: start container %s", h.Name, name)
 				}
 			}
@@ -428,6 +434,38 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 		progress(m.Host, m.State+": "+m.Detail)
 	}
 	return &platform.UpResponse{Machines: ms}, nil
+}
+
+// start starts a container. The daemon finds its network by name, which is
+// ambiguous for the moment a concurrent Up needs to remove the duplicate it
+// created (see ensureNetwork): that error is retried for a few seconds.
+func (c *Client) start(ctx context.Context, id string) error {
+	for i := 0; ; i++ {
+		_, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{})
+		if err == nil || i == 50 || !strings.Contains(err.Error(), "is ambiguous") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ownContainer returns the id of the container called name when it carries
+// the given plat labels, and an error naming the fix when it does not.
+func (c *Client) ownContainer(ctx context.Context, name string, labels map[string]string) (string, error) {
+	res, err := c.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return "", c.wrap(err, "inspect container %s", name)
+	}
+	for _, k := range []string{LabelManaged, LabelApp, LabelEnv, LabelHost} {
+		if res.Container.Config == nil || res.Container.Config.Labels[k] != labels[k] {
+			return "", fmt.Errorf("a container named %s exists but plat did not create it for this host: remove or rename it (docker rm -f %s)", name, name)
+		}
+	}
+	return res.Container.ID, nil
 }
 
 // onNetwork reports whether container s is attached to network netID.
@@ -453,8 +491,9 @@ func initCmd(init bool) []string {
 	return []string{"sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"}
 }
 
-// containerSpec is the container of one host (a pure function).
-func (p *Provider) containerSpec(app *platform.App, env *platform.Environment, h *platform.Host, netName string, init bool) client.ContainerCreateOptions {
+// containerSpec is the container of one host (a pure function). netRef is
+// the network's id (a name can be ambiguous on old daemons).
+func (p *Provider) containerSpec(app *platform.App, env *platform.Environment, h *platform.Host, netRef string, init bool) client.ContainerCreateOptions {
 	port := network.MustParsePort(strconv.Itoa(hostPort(app, h)) + "/tcp")
 	stop := 5
 	cfg := &container.Config{
@@ -467,7 +506,7 @@ func (p *Provider) containerSpec(app *platform.App, env *platform.Environment, h
 		StopTimeout:  &stop,
 	}
 	hc := &container.HostConfig{
-		NetworkMode: container.NetworkMode(netName),
+		NetworkMode: container.NetworkMode(netRef),
 	}
 	if init {
 		hc.Init = &init
@@ -480,7 +519,7 @@ func (p *Provider) containerSpec(app *platform.App, env *platform.Environment, h
 		Config:     cfg,
 		HostConfig: hc,
 		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netName: {Aliases: []string{h.Name}},
+			netRef: {Aliases: []string{h.Name}},
 		}},
 	}
 }
@@ -496,29 +535,59 @@ func (c *Client) hasInit(ctx context.Context) (bool, error) {
 
 // ensureNetwork returns the id of network name, creating it (labelled, so
 // Down --destroy removes it) when it does not exist.
+//
+// Daemons before API 1.44 let two concurrent creates of one name both
+// succeed (this client cannot send CheckDuplicate). So after creating, Up
+// looks again: every racer keeps the oldest network of that name and
+// removes its own if it lost.
 func (p *Provider) ensureNetwork(ctx context.Context, c *Client, app, env, name string) (string, error) {
-	res, err := c.api.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
-	if err == nil {
-		return res.Network.ID, nil
+	nets, err := c.networksNamed(ctx, name)
+	if err != nil {
+		return "", err
 	}
-	if !cerrdefs.IsNotFound(err) {
-		return "", c.wrap(err, "inspect network %s", name)
+	if len(nets) > 0 {
+		return nets[0].ID, nil
 	}
 	created, err := c.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
 		Labels: envLabels(app, env),
 	})
-	if cerrdefs.IsConflict(err) { // created concurrently
-		res, err := c.api.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
-		if err != nil {
-			return "", c.wrap(err, "inspect network %s", name)
-		}
-		return res.Network.ID, nil
-	}
-	if err != nil {
+	if err != nil && !cerrdefs.IsConflict(err) {
 		return "", c.wrap(err, "create network %s", name)
 	}
-	return created.ID, nil
+	if nets, err = c.networksNamed(ctx, name); err != nil {
+		return "", err
+	}
+	if len(nets) == 0 {
+		return "", fmt.Errorf("create network %s: it vanished right after creation", name)
+	}
+	if mine := created.ID; mine != "" && nets[0].ID != mine {
+		if _, err := c.api.NetworkRemove(ctx, mine, client.NetworkRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			return "", c.wrap(err, "remove duplicate network %s", name)
+		}
+	}
+	return nets[0].ID, nil
+}
+
+// networksNamed lists the networks called exactly name, oldest first.
+func (c *Client) networksNamed(ctx context.Context, name string) ([]network.Summary, error) {
+	res, err := c.api.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("name", name)})
+	if err != nil {
+		return nil, c.wrap(err, "list networks")
+	}
+	var out []network.Summary
+	for _, n := range res.Items {
+		if n.Name == name { // the filter matches substrings
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }
 
 // Down stops the environment's containers; with Destroy it removes them

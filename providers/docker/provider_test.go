@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/plat-sh/plat/platform"
@@ -221,5 +222,53 @@ func TestUnreachableDaemon(t *testing.T) {
 	_, err = p.Machines(ctx, &platform.TargetsRequest{App: &platform.App{Name: "a"}, Env: env})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach the Docker daemon") {
 		t.Fatalf("machines: err = %v", err)
+	}
+}
+
+func TestUpRefusesForeignContainer(t *testing.T) {
+	c := testClient(t)
+	app, env := testEnv(t, c, "web1")
+	ctx := testCtx(t)
+	name := ContainerName(app.Name, env.Name, "web1")
+	// A container with plat's name but not plat's labels (only plat.env,
+	// so the test cleanup still finds it).
+	_, err := c.api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:   name,
+		Config: &container.Config{Image: DefaultImage, Labels: map[string]string{LabelEnv: env.Name}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Config{}).Up(ctx, &platform.UpRequest{App: app, Env: env})
+	if err == nil || !strings.Contains(err.Error(), "plat did not create it") || !strings.Contains(err.Error(), "host web1") {
+		t.Fatalf("up over a foreign container: err = %v", err)
+	}
+}
+
+func TestConcurrentUp(t *testing.T) {
+	c := testClient(t)
+	app, env := testEnv(t, c, "web1", "web2")
+	p := New(Config{})
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			_, err := p.Up(testCtx(t), &platform.UpRequest{App: app, Env: env})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent up: %v", err)
+		}
+	}
+	if ids := containerIDs(t, c, env.Name); len(ids) != 2 {
+		t.Errorf("containers after two concurrent ups = %d, want 2", len(ids))
+	}
+	nets, err := c.api.NetworkList(testCtx(t), client.NetworkListOptions{Filters: client.Filters{}.Add("label", LabelEnv+"="+env.Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nets.Items) != 1 {
+		t.Errorf("networks after two concurrent ups = %d, want 1", len(nets.Items))
 	}
 }
