@@ -187,7 +187,12 @@ func run(ctx context.Context, t *platform.Target, cmd *platform.Command) (string
 	err := t.Transport.Run(ctx, cmd)
 	var ee *platform.ExitError
 	if errors.As(err, &ee) && ee.Stderr == "" {
-		ee.Stderr = strings.TrimSpace(errb.String())
+		// The transport's error message is already formatted; carry what
+		// the command said on stderr after it.
+		if tail := strings.TrimSpace(errb.String()); tail != "" {
+			ee.Stderr = tail
+			err = fmt.Errorf("%w: %s", err, tail)
+		}
 	}
 	return out.String(), err
 }

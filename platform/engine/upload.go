@@ -78,28 +78,40 @@ func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState
 		msg = fmt.Sprintf("%d files, %s", n, humanBytes(size))
 	}
 	return u.e.step(t.Name, "upload "+u.rel.ID, msg, func() error {
-		cmd := hostcmd.Prepare(t.DeployTo, u.rel.ID, plan.Base)
-		cmd.Stdin = strings.NewReader(hostcmd.RemoveList(plan.Remove))
-		if _, err := run(ctx, t, cmd); err != nil {
-			return fmt.Errorf("prepare: %w", err)
+		err := u.send(ctx, t, plan, linkArgs)
+		if platform.ExitCode(err) == hostcmd.ExitTreeMismatch && plan.Base != "" {
+			// The base release drifted (edited or removed files on the
+			// host), so its hard links cannot be trusted: send everything.
+			u.e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: fmt.Sprintf("release %s on the host does not match its manifest; sending the whole release", plan.Base)})
+			err = u.send(ctx, t, release.PlanUpload("", nil, u.man, linkPaths), linkArgs)
 		}
-		sf, err := u.stream(plan)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(sf.path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		digest := sha256.Sum256(u.man.Listing())
-		cmd = hostcmd.Finish(t.DeployTo, u.rel.ID, plan.Base, hex.EncodeToString(digest[:]), linkArgs)
-		cmd.Stdin = u.progress(ctx, t.Name, f, sf.size, len(plan.Send))
-		if _, err := run(ctx, t, cmd); err != nil {
-			return fmt.Errorf("install: %w", err)
-		}
-		return nil
+		return err
 	})
+}
+
+// send runs one prepare + install round on t.
+func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.Plan, linkArgs []string) error {
+	cmd := hostcmd.Prepare(t.DeployTo, u.rel.ID, plan.Base)
+	cmd.Stdin = strings.NewReader(hostcmd.RemoveList(plan.Remove))
+	if _, err := run(ctx, t, cmd); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	sf, err := u.stream(plan)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(sf.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	digest := sha256.Sum256(u.man.Listing())
+	cmd = hostcmd.Finish(t.DeployTo, u.rel.ID, plan.Base, hex.EncodeToString(digest[:]), linkArgs)
+	cmd.Stdin = u.progress(ctx, t.Name, f, sf.size, len(plan.Send))
+	if _, err := run(ctx, t, cmd); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	return nil
 }
 
 // stream returns the compressed stream for a plan, making it once per

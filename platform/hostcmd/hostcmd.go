@@ -145,8 +145,8 @@ fi
 got=$( { find . -path ./.plat -prune -o -type f -exec stat -c 'f %a %s %n' {} + ; find . -path ./.plat -prune -o -type l -exec stat -c 'l 777 %s %n' {} + ; } | LC_ALL=C sort | sha256sum)
 got=${got%% *}
 if [ "$got" != "$want" ]; then
-  echo "plat: release tree does not match its manifest (digest $got, want $want)" >&2
-  exit 1
+  echo "plat: release tree does not match its manifest (listing digest $got, want $want)" >&2
+  exit 4
 fi
 for l in "$@"; do
   kind=${l%%:*}; p=${l#*:}
@@ -162,10 +162,15 @@ if [ -d "releases/$id" ]; then rm -rf "$tmp"; else mv "$tmp" "releases/$id"; fi
 
 // Finish extracts the stream (stdin) and installs releases/<id>. digest is
 // the SHA-256 of the manifest's Listing; linked are "d:path" or "f:path"
-// shared links.
+// shared links. It exits with ExitTreeMismatch when the tree built from
+// the base release does not match the manifest (the base drifted).
 func Finish(deployTo, id, base, digest string, linked []string) *platform.Command {
 	return script(finishScript, append([]string{deployTo, id, base, digest}, linked...)...)
 }
+
+// ExitTreeMismatch is Finish's exit code for a release tree whose listing
+// does not match the manifest.
+const ExitTreeMismatch = 4
 
 // Linked returns Finish's shared-link arguments.
 func Linked(dirs, files []string) []string {
