@@ -28,9 +28,11 @@ const DefaultImage = "plat/base:bookworm"
 // minbase variant: what plat's on-host recipe needs (a shell, coreutils,
 // tar, procps, python3 for the example app), plus sshd and sudo so the same
 // image can stand in for an SSH host.
-var DefaultPackages = []string{
-	"python3", "openssh-server", "sudo", "procps", "ca-certificates",
-	"curl", "tar", "coreutils", "iproute2",
+func DefaultPackages() []string {
+	return []string{
+		"python3", "openssh-server", "sudo", "procps", "ca-certificates",
+		"curl", "tar", "coreutils", "iproute2",
+	}
 }
 
 // defaultMirror is used when this machine's apt sources name no mirror for
@@ -47,7 +49,7 @@ type BaseOptions struct {
 	// Mirror is the Debian archive URL; "" means the one this machine's apt
 	// sources use for Suite (see DebianMirror).
 	Mirror string
-	// Include lists the packages added to minbase; nil means DefaultPackages.
+	// Include lists the packages added to minbase; nil means DefaultPackages().
 	Include []string
 	// CacheDir keeps downloaded .debs between builds; "" means
 	// <user cache dir>/plat/debootstrap.
@@ -70,7 +72,7 @@ func (o BaseOptions) withDefaults() (BaseOptions, error) {
 		o.Mirror = DebianMirror("/etc/apt", o.Suite)
 	}
 	if o.Include == nil {
-		o.Include = DefaultPackages
+		o.Include = DefaultPackages()
 	}
 	if o.CacheDir == "" {
 		dir, err := os.UserCacheDir()
