@@ -73,44 +73,50 @@ func tree(root int) ([]int, error) {
 }
 
 // stopTree SIGSTOPs root and its descendants until no new process shows
-// up (a process may fork while we walk), and returns them.
+// up (a process may fork while we walk), and returns every process it
+// stopped, including any that left the tree meanwhile (reparented when
+// its parent exited): the caller must kill or resume each of them.
 func stopTree(root int) ([]int, error) {
-	stopped := map[int]bool{}
+	var stopped []int
+	seen := map[int]bool{}
 	for round := 0; round < 50; round++ {
 		pids, err := tree(root)
 		if err != nil {
-			return nil, err
+			return stopped, err
 		}
 		fresh := false
 		for _, p := range pids {
-			if !stopped[p] {
-				stopped[p] = true
+			if !seen[p] {
+				seen[p] = true
 				fresh = true
 				syscall.Kill(p, syscall.SIGSTOP)
+				stopped = append(stopped, p)
 			}
 		}
 		if !fresh {
-			return pids, nil
+			return stopped, nil
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return nil, errors.New("process tree keeps growing")
+	return stopped, errors.New("process tree keeps growing")
 }
 
 // killTree SIGKILLs root and every descendant. Freezing first keeps the
 // tree intact (children of a dead sshd would be reparented and lost).
 func killTree(root int) error {
 	pids, err := stopTree(root)
-	if err != nil {
-		return err
-	}
 	for _, p := range pids {
 		syscall.Kill(p, syscall.SIGKILL)
 	}
-	return nil
+	return err
 }
 
-func contTree(root int) error {
+// contTree resumes the processes stopTree stopped, and whatever is in the
+// tree now.
+func contTree(root int, frozen []int) error {
+	for _, p := range frozen {
+		syscall.Kill(p, syscall.SIGCONT)
+	}
 	pids, err := tree(root)
 	if err != nil {
 		return err

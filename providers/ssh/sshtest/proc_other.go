@@ -13,5 +13,5 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func stopTree(int) ([]int, error) { return nil, errNotLinux }
 func killTree(int) error          { return errNotLinux }
-func contTree(int) error          { return errNotLinux }
+func contTree(int, []int) error   { return errNotLinux }
 func killMarked(string)           {}

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +106,7 @@ type Host struct {
 	mu         sync.Mutex
 	cmd        *exec.Cmd
 	exited     chan struct{}
+	frozen     []int // processes Freeze stopped
 }
 
 // New starts an n-host fleet for a test and closes it in t.Cleanup. When
@@ -547,6 +549,12 @@ func (h *Host) Stop() error {
 	if err := killTree(h.cmd.Process.Pid); err != nil {
 		return fmt.Errorf("stop sshd %s: %w", h.Name, err)
 	}
+	for _, p := range h.frozen {
+		// Frozen processes cannot have exited, so the pids are still
+		// theirs.
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+	h.frozen = nil
 	killMarked(envMarker + "=" + h.Dir)
 	select {
 	case <-h.exited:
@@ -565,7 +573,9 @@ func (h *Host) Freeze() error {
 	if h.cmd == nil {
 		return fmt.Errorf("freeze sshd %s: not running", h.Name)
 	}
-	if _, err := stopTree(h.cmd.Process.Pid); err != nil {
+	pids, err := stopTree(h.cmd.Process.Pid)
+	h.frozen = append(h.frozen, pids...)
+	if err != nil {
 		return fmt.Errorf("freeze sshd %s: %w", h.Name, err)
 	}
 	return nil
@@ -578,7 +588,9 @@ func (h *Host) Thaw() error {
 	if h.cmd == nil {
 		return fmt.Errorf("thaw sshd %s: not running", h.Name)
 	}
-	if err := contTree(h.cmd.Process.Pid); err != nil {
+	frozen := h.frozen
+	h.frozen = nil
+	if err := contTree(h.cmd.Process.Pid, frozen); err != nil {
 		return fmt.Errorf("thaw sshd %s: %w", h.Name, err)
 	}
 	return nil

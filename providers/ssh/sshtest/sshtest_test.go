@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plat-sh/plat/providers/ssh/sshtest"
 )
@@ -75,5 +76,70 @@ func TestStopStartRotate(t *testing.T) {
 	out, err := sshRun(t, f, h.Name, "true")
 	if err == nil || !strings.Contains(out, "HOST IDENTIFICATION HAS CHANGED") {
 		t.Fatalf("ssh after key rotation: err=%v out=%s", err, out)
+	}
+}
+
+func TestFreezeThaw(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client")
+	}
+	f := sshtest.New(t, 1)
+	h := f.Hosts[0]
+	if err := h.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshRun(t, f, h.Name, "-o", "ConnectTimeout=1", "true"); err == nil {
+		t.Fatalf("ssh to a frozen host succeeded: %s", out)
+	}
+	if err := h.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sshRun(t, f, h.Name, "true"); err != nil {
+		t.Fatalf("ssh after thaw: %v: %s", err, out)
+	}
+}
+
+// procAlive reports whether a live (not zombie) process runs argv.
+func procAlive(t *testing.T, cmdline string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		data, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || strings.ReplaceAll(strings.TrimRight(string(data), "\x00"), "\x00", " ") != cmdline {
+			continue
+		}
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && !strings.HasPrefix(string(stat[i+1:]), " Z") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStopKillsRunningCommands(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client")
+	}
+	f := sshtest.New(t, 1)
+	h := f.Hosts[0]
+	cmd := exec.Command("ssh", "-F", f.SSHConfig, h.Name, "exec sleep 3001")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	for i := 0; !procAlive(t, "sleep 3001"); i++ {
+		if i > 500 {
+			t.Fatal("remote command did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; procAlive(t, "sleep 3001"); i++ {
+		if i > 200 {
+			t.Fatal("the host's command survived Stop")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
