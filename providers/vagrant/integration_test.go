@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/platformtest"
 )
 
 func twoHostEnv() (*platform.App, *platform.Environment) {
@@ -44,12 +45,16 @@ func states(ms []platform.MachineStatus) map[string]string {
 }
 
 // TestVagrantDocker drives two real machines through Vagrant's docker
-// provider: up, status, targets over SSH, halt, up again, destroy. One run,
-// because every vagrant command costs about a second of Ruby start-up.
+// provider in one up/destroy cycle (every vagrant command costs a second or
+// more of Ruby start-up): plat's provider conformance suite, with
+// Vagrant-specific steps woven in: progress lines of a real up, hostnames
+// and deploy_to over SSH, host keys recorded and a changed one refused,
+// halt, a machine destroyed behind plat's back and re-created, and after
+// destroy, nothing left.
 func TestVagrantDocker(t *testing.T) {
 	requireVagrant(t)
 	requireImage(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 
 	// A space in the path: Vagrant quotes it in ssh-config, plat must
@@ -60,48 +65,17 @@ func TestVagrantDocker(t *testing.T) {
 	c1, c2 := containerName(stateDir, env.Name, "web1"), containerName(stateDir, env.Name, "web2")
 	cleanupVagrant(t, vdir, c1, c2)
 
-	prov, err := Factory{}.New(platform.ProviderConfig{Type: "vagrant"})
+	cfg := platform.ProviderConfig{Type: "vagrant", Values: map[string]any{}}
+	prov, err := Factory{}.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := prov.(*Provider)
-
-	var mu sync.Mutex
-	progress := map[string][]string{}
-	up, err := p.Up(ctx, &platform.UpRequest{App: app, Env: env, StateDir: stateDir, Progress: func(host, line string) {
-		mu.Lock()
-		defer mu.Unlock()
-		progress[host] = append(progress[host], line)
-	}})
-	if err != nil {
-		t.Fatalf("up: %v", err)
-	}
-	if got := states(up.Machines); got["web1"] != "running" || got["web2"] != "running" || len(got) != 2 {
-		t.Fatalf("up machines = %+v", up.Machines)
-	}
-	for _, h := range []string{"web1", "web2"} {
-		if !slices.Contains(progress[h], "Machine booted and ready!") {
-			t.Errorf("progress of %s lacks the boot line:\n%s", h, strings.Join(progress[h], "\n"))
-		}
-	}
-	if !containerExists(t, c1) || !containerExists(t, c2) {
-		t.Fatalf("containers %s, %s not found", c1, c2)
-	}
-	if st, err := os.Stat(filepath.Join(vdir, keyFile)); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("private key: %v, mode %v", err, st.Mode())
-	}
-
-	ms, err := p.Machines(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := states(ms); got["web1"] != "running" || got["web2"] != "running" {
-		t.Fatalf("machines = %+v", ms)
-	}
+	treq := &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir}
 
 	checkTargets := func(t *testing.T) {
 		t.Helper()
-		resp, err := p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir})
+		resp, err := p.Targets(ctx, treq)
 		if err != nil {
 			t.Fatalf("targets: %v", err)
 		}
@@ -147,87 +121,156 @@ func TestVagrantDocker(t *testing.T) {
 			t.Errorf("web2 roles = %q", resp.Targets[1].Roles)
 		}
 	}
-	checkTargets(t)
 
-	// Both host keys were recorded under the machine names.
-	kh, err := os.ReadFile(filepath.Join(vdir, "known_hosts"))
-	if err != nil {
-		t.Fatal(err)
+	type step struct {
+		name string
+		run  func(t *testing.T)
 	}
-	for _, h := range []string{"web1", "web2"} {
-		if !knownHostsHas(kh, h) {
-			t.Errorf("known_hosts has no entry for %s:\n%s", h, kh)
+	first := []step{{"vagrant/up shows per-machine progress", func(t *testing.T) {
+		var mu sync.Mutex
+		progress := map[string][]string{}
+		up, err := p.Up(ctx, &platform.UpRequest{App: app, Env: env, StateDir: stateDir, Progress: func(host, line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress[host] = append(progress[host], line)
+		}})
+		if err != nil {
+			t.Fatalf("up: %v", err)
 		}
-	}
+		if got := states(up.Machines); got["web1"] != "running" || got["web2"] != "running" || len(got) != 2 {
+			t.Fatalf("up machines = %+v", up.Machines)
+		}
+		for _, h := range []string{"web1", "web2"} {
+			if !slices.Contains(progress[h], "Machine booted and ready!") {
+				t.Errorf("progress of %s lacks the boot line:\n%s", h, strings.Join(progress[h], "\n"))
+			}
+		}
+		if !containerExists(t, c1) || !containerExists(t, c2) {
+			t.Fatalf("containers %s, %s not found", c1, c2)
+		}
+		if st, err := os.Stat(filepath.Join(vdir, keyFile)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("private key: %v, mode %v", err, st.Mode())
+		}
+	}}}
+	middle := []step{
+		{"vagrant/machines are running", func(t *testing.T) {
+			ms, err := p.Machines(ctx, treq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := states(ms); got["web1"] != "running" || got["web2"] != "running" {
+				t.Fatalf("machines = %+v", ms)
+			}
+		}},
+		{"vagrant/targets run commands over ssh", checkTargets},
+		{"vagrant/host keys are recorded by machine name and a changed one is refused", func(t *testing.T) {
+			khPath := filepath.Join(vdir, "known_hosts")
+			kh, err := os.ReadFile(khPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range []string{"web1", "web2"} {
+				if !knownHostsHas(kh, h) {
+					t.Errorf("known_hosts has no entry for %s:\n%s", h, kh)
+				}
+			}
+			// Swap web2's entry for web1's key.
+			if err := os.WriteFile(khPath, forgeKnownHosts(t, kh, "web2", "web1"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(khPath, kh, 0o600)
+			_, err = p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir, Hosts: []string{"web2"}})
+			if err == nil || !strings.Contains(err.Error(), "web2") {
+				t.Fatalf("targets with a changed host key: err = %v, want a refusal naming web2", err)
+			}
+		}},
+		{"vagrant/halt, drop a host, add it back", func(t *testing.T) {
+			if _, err := p.Down(ctx, &platform.DownRequest{App: app, Env: env, StateDir: stateDir}); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			ms, err := p.Machines(ctx, treq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := states(ms); got["web1"] != "stopped" || got["web2"] != "stopped" {
+				t.Fatalf("machines after halt = %+v", ms)
+			}
+			_, err = p.Targets(ctx, treq)
+			if err == nil || !strings.Contains(err.Error(), "host web1: vagrant machine is stopped, not running; host web2: vagrant machine is stopped") {
+				t.Fatalf("targets of stopped machines: err = %v", err)
+			}
 
-	one, err := p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir, Hosts: []string{"web2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(one.Targets) != 1 || one.Targets[0].Name != "web2" {
-		t.Fatalf("filtered targets = %+v", one.Targets)
-	}
-	one.Targets[0].Transport.Close()
+			// Up with web2 gone from the environment: web1's container
+			// restarts (with the host key known_hosts has), web2's machine
+			// is destroyed rather than left running unmanaged.
+			small := &platform.Environment{Name: env.Name, Clusters: []*platform.Cluster{{Name: "web", Hosts: env.Clusters[0].Hosts[:1]}}}
+			if _, err := p.Up(ctx, &platform.UpRequest{App: app, Env: small, StateDir: stateDir}); err != nil {
+				t.Fatalf("up with web1 only: %v", err)
+			}
+			if containerExists(t, c2) {
+				t.Fatal("web2's container survived its removal from the environment")
+			}
+			resp, err := p.Targets(ctx, &platform.TargetsRequest{App: app, Env: small, StateDir: stateDir})
+			if err != nil {
+				t.Fatalf("targets after restart: %v", err)
+			}
+			for _, tg := range resp.Targets {
+				tg.Transport.Close()
+			}
 
-	// A changed host key is refused: swap web2's entry for web1's key.
-	forged := forgeKnownHosts(t, kh, "web2", "web1")
-	if err := os.WriteFile(filepath.Join(vdir, "known_hosts"), forged, 0o600); err != nil {
-		t.Fatal(err)
+			// web2 comes back as a new machine with a new host key; Up
+			// dropped the stale entry, so it is learned again.
+			if _, err := p.Up(ctx, &platform.UpRequest{App: app, Env: env, StateDir: stateDir}); err != nil {
+				t.Fatalf("up with web2 again: %v", err)
+			}
+			checkTargets(t)
+		}},
 	}
-	if _, err := p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir, Hosts: []string{"web2"}}); err == nil || !strings.Contains(err.Error(), "web2") {
-		t.Fatalf("targets with a changed host key: err = %v, want a refusal naming web2", err)
-	}
-	if err := os.WriteFile(filepath.Join(vdir, "known_hosts"), kh, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	last := []step{{"vagrant/destroy leaves nothing", func(t *testing.T) {
+		if containerExists(t, c1) || containerExists(t, c2) {
+			t.Fatal("containers survived destroy")
+		}
+		if _, err := os.Stat(vdir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("state %s survived destroy: %v", vdir, err)
+		}
+		ms, err := p.Machines(ctx, treq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := states(ms); got["web1"] != "missing" || got["web2"] != "missing" {
+			t.Fatalf("machines after destroy = %+v", ms)
+		}
+	}}}
 
-	// Halt both, destroy web2 behind plat's back, then up again: web1's
-	// container restarts with the host key known_hosts has; web2 is a new
-	// machine with a new key, whose stale entry Up drops.
-	if _, err := p.Down(ctx, &platform.DownRequest{App: app, Env: env, StateDir: stateDir}); err != nil {
-		t.Fatalf("down: %v", err)
+	// The conformance suite brings the machines up (again: idempotent),
+	// runs the transport checks on every target, destroys them (twice).
+	// Ours go before its first destroy.
+	suite := platformtest.ProviderChecks(platformtest.ProviderHarness{
+		Factory: Factory{}, Config: cfg, Env: env, App: app, StateDir: stateDir,
+	})
+	down := slices.IndexFunc(suite, func(c platformtest.Check) bool { return c.Name == "down" })
+	if down < 0 {
+		t.Fatal("the provider suite has no \"down\" check")
 	}
-	ms, err = p.Machines(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir})
-	if err != nil {
-		t.Fatal(err)
+	var steps []step
+	steps = append(steps, first...)
+	for i, c := range suite {
+		if i == down {
+			steps = append(steps, middle...)
+		}
+		steps = append(steps, step{"conformance/" + c.Name, func(t *testing.T) {
+			err := c.Run(ctx)
+			if errors.Is(err, platformtest.ErrSkip) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}})
 	}
-	if got := states(ms); got["web1"] != "stopped" || got["web2"] != "stopped" {
-		t.Fatalf("machines after halt = %+v", ms)
-	}
-	if _, err := (&cli{bin: "vagrant", dir: vdir}).run(ctx, nil, "destroy", "-f", "web2"); err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir})
-	if err == nil || !strings.Contains(err.Error(), "host web1: vagrant machine is stopped, not running; host web2: vagrant machine is not created") {
-		t.Fatalf("targets of stopped and destroyed machines: err = %v", err)
-	}
-	if _, err := p.Up(ctx, &platform.UpRequest{App: app, Env: env, StateDir: stateDir}); err != nil {
-		t.Fatalf("up after halt: %v", err)
-	}
-	checkTargets(t)
-
-	down, err := p.Down(ctx, &platform.DownRequest{App: app, Env: env, StateDir: stateDir, Destroy: true})
-	if err != nil {
-		t.Fatalf("destroy: %v", err)
-	}
-	if got := states(down.Machines); got["web1"] != "missing" || got["web2"] != "missing" {
-		t.Fatalf("machines after destroy = %+v", down.Machines)
-	}
-	if containerExists(t, c1) || containerExists(t, c2) {
-		t.Fatal("containers survived destroy")
-	}
-	if _, err := os.Stat(vdir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("state %s survived destroy: %v", vdir, err)
-	}
-	ms, err = p.Machines(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := states(ms); got["web1"] != "missing" || got["web2"] != "missing" {
-		t.Fatalf("machines after destroy = %+v", ms)
-	}
-	if _, err := p.Targets(ctx, &platform.TargetsRequest{App: app, Env: env, StateDir: stateDir}); err == nil || !strings.Contains(err.Error(), "host web1") {
-		t.Fatalf("targets after destroy: err = %v, want one naming web1", err)
+	steps = append(steps, last...)
+	for _, s := range steps {
+		t.Run(s.name, s.run)
 	}
 }
 

@@ -251,37 +251,47 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 	if err != nil {
 		return nil, err
 	}
+	if err := pj.removeStale(ctx, req.Progress); err != nil {
+		return nil, err
+	}
 	if err := pj.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("prepare vagrant environment %s: %w", pj.env.Name, err)
 	}
-	before := pj.cli.machineIDs()
-	args := []string{"up", "--parallel"}
-	if pj.cfg.Provider != "" {
-		args = append(args, "--provider="+pj.cfg.Provider)
-	}
-	args = append(args, pj.userNames()...)
-	if _, err := pj.cli.run(ctx, progressFunc(req.Progress), args...); err != nil {
-		return nil, fmt.Errorf("bring up environment %s: %w", pj.env.Name, err)
-	}
+	// `vagrant up` on machines that already run still takes seconds
+	// (it waits for SSH and checks provisioners); a status is enough to
+	// leave them alone.
 	after, idx, err := pj.status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// A machine whose id this Up created or changed is new: whatever
-	// known_hosts said about an older machine of that name is stale.
-	ids := pj.cli.machineIDs()
-	var fresh, up []string
-	for _, m := range after {
-		if m.State != "running" {
-			continue
+	ran := !allRunning(pj, after, idx)
+	if ran {
+		before := pj.cli.machineIDs()
+		args := []string{"up", "--parallel"}
+		if pj.cfg.Provider != "" {
+			args = append(args, "--provider="+pj.cfg.Provider)
 		}
-		up = append(up, m.Name)
-		if id, ok := ids[m.Name]; !ok || id != before[m.Name] {
-			fresh = append(fresh, m.Name)
+		args = append(args, pj.userNames()...)
+		if _, err := pj.cli.run(ctx, progressFunc(req.Progress), args...); err != nil {
+			return nil, fmt.Errorf("bring up environment %s: %w", pj.env.Name, err)
+		}
+		if after, idx, err = pj.status(ctx); err != nil {
+			return nil, err
+		}
+		if err := pj.forgetFresh(before, after); err != nil {
+			return nil, err
 		}
 	}
-	if err := forgetHostKeys(filepath.Join(pj.dir, "known_hosts"), fresh); err != nil {
-		return nil, err
+	var up []string
+	for _, m := range after {
+		if m.State == "running" {
+			up = append(up, m.Name)
+		}
+	}
+	if req.Progress != nil && !ran {
+		for _, n := range up {
+			req.Progress(n, "already running")
+		}
 	}
 	if err := recordBroughtUp(pj.dir, up); err != nil {
 		return nil, err
@@ -291,6 +301,72 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 		return nil, err
 	}
 	return &platform.UpResponse{Machines: machineStatuses(hosts, idx)}, nil
+}
+
+// removeStale destroys machines of the generated Vagrantfile whose hosts
+// the environment no longer declares, before the file is rewritten
+// without them and Vagrant loses track of them (their containers or VMs
+// would run on, unmanaged).
+func (pj *project) removeStale(ctx context.Context, progress func(host, line string)) error {
+	if !pj.generated || !pj.hasVagrantfile() {
+		return nil
+	}
+	declared := map[string]bool{}
+	for _, h := range pj.hosts {
+		declared[h.Name] = true
+	}
+	var stale []string
+	for name := range pj.cli.machineIDs() {
+		if !declared[name] {
+			stale = append(stale, name)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	slices.Sort(stale)
+	if _, err := pj.cli.run(ctx, progressFunc(progress), append([]string{"destroy", "-f"}, stale...)...); err != nil {
+		return fmt.Errorf("remove machines no longer in environment %s (%s): %w", pj.env.Name, strings.Join(stale, ", "), err)
+	}
+	return forgetHostKeys(filepath.Join(pj.dir, "known_hosts"), stale)
+}
+
+// allRunning reports whether every machine Up would act on runs.
+func allRunning(pj *project, ms []MachineState, idx map[string]MachineState) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	if len(pj.hosts) == 0 {
+		for _, m := range ms {
+			if m.State != "running" {
+				return false
+			}
+		}
+		return true
+	}
+	for _, h := range pj.hosts {
+		if idx[h.Name].State != "running" {
+			return false
+		}
+	}
+	return true
+}
+
+// forgetFresh drops the known_hosts entries of machines `vagrant up`
+// created: a machine whose id is new or changed is a new machine, and
+// whatever known_hosts said about an older machine of that name is stale.
+func (pj *project) forgetFresh(before map[string]string, after []MachineState) error {
+	ids := pj.cli.machineIDs()
+	var fresh []string
+	for _, m := range after {
+		if m.State != "running" {
+			continue
+		}
+		if id, ok := ids[m.Name]; !ok || id != before[m.Name] {
+			fresh = append(fresh, m.Name)
+		}
+	}
+	return forgetHostKeys(filepath.Join(pj.dir, "known_hosts"), fresh)
 }
 
 // progressFunc turns Vagrant's ui records into per-machine lines.
