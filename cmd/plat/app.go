@@ -45,7 +45,14 @@ type app struct {
 	stderr io.Writer
 	// exitCode lets a command choose a code for an error it already printed.
 	exitCode int
+	// ctx is the running command's context (plugins started for it live
+	// as long as it).
+	ctx     context.Context
+	closers []func()
 }
+
+// onClose registers cleanup to run when the command ends.
+func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }
 
 // Main runs plat with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -56,6 +63,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
 	if err == nil {
 		return a.exitCode
 	}
@@ -75,6 +85,9 @@ environments.`,
   plat status local         # what each host runs`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			a.ctx = cmd.Context()
+		},
 	}
 	f := root.PersistentFlags()
 	f.StringVarP(&a.dir, "chdir", "C", ".", "run as if plat started in `DIR`")
@@ -100,6 +113,7 @@ environments.`,
 		newRunCommand(a),
 		newLogsCommand(a),
 		newImageCommand(a),
+		newPluginsCommand(a),
 		newVersionCommand(a),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
@@ -184,6 +198,11 @@ func (a *app) load() (*platform.Project, error) {
 	}
 	schemas := map[string]platform.Schema{}
 	for name, f := range a.providers(dir) {
+		if pf, ok := f.(*pluginFactory); ok {
+			if _, err := pf.open(); err != nil {
+				return nil, usageError{err}
+			}
+		}
 		schemas[name] = f.Schema()
 	}
 	p, files, diags := environments.Load(environments.Options{

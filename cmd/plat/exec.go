@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/plat-sh/plat/environments"
 	"github.com/plat-sh/plat/platform/engine"
 )
 
@@ -73,6 +74,10 @@ func newLogsCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "only these `HOSTS`")
 	cmd.Flags().StringVar(&sel.Role, "role", "", "only hosts with `ROLE`")
+	// -f is follow here (as in tail -f), so the global -f FILE is only
+	// --file: a local flag of the same name keeps cobra from merging the
+	// global one and its clashing shorthand.
+	cmd.Flags().StringVar(&a.file, "file", environments.DefaultFile, "project `FILE`, relative to -C")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().IntVarP(&lines, "lines", "n", 50, "print the last `N` lines")
 	return cmd

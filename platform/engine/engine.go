@@ -189,7 +189,7 @@ func run(ctx context.Context, t *platform.Target, cmd *platform.Command) (string
 	if errors.As(err, &ee) && ee.Stderr == "" {
 		// The transport's error message is already formatted; carry what
 		// the command said on stderr after it.
-		if tail := strings.TrimSpace(errb.String()); tail != "" {
+		if tail := strings.TrimSpace(errb.String()); tail != "" && !strings.Contains(err.Error(), tail) {
 			ee.Stderr = tail
 			err = fmt.Errorf("%w: %s", err, tail)
 		}

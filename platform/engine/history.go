@@ -123,7 +123,9 @@ func (e *Engine) Releases(ctx context.Context, envName string) ([]ReleaseRow, er
 func mergeHistory(states map[string]*hostState, st *release.Store, env string) []ReleaseRow {
 	type key struct{ id, event, push string }
 	rows := map[key]*ReleaseRow{}
-	hosts := map[key]map[string]bool{}
+	// hosts holds each host's latest outcome: a host that failed and then
+	// finished the same push (plat push --resume) counts as ok.
+	hosts := map[key]map[string]string{}
 	current := map[string]bool{}
 	for host, s := range states {
 		current[s.Current] = true
@@ -136,12 +138,9 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 			if r == nil {
 				r = &ReleaseRow{ID: h.Release, Time: h.Time, Pusher: h.Pusher, GitSHA: h.GitSHA, Event: h.Event, Outcome: h.Outcome}
 				rows[k] = r
-				hosts[k] = map[string]bool{}
+				hosts[k] = map[string]string{}
 			}
-			hosts[k][host] = true
-			if h.Outcome != "ok" {
-				r.Outcome = h.Outcome
-			}
+			hosts[k][host] = h.Outcome
 		}
 	}
 	// Releases recorded locally but never deployed anywhere (a failed build
@@ -162,6 +161,15 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 	var out []ReleaseRow
 	for k, r := range rows {
 		r.Hosts = len(hosts[k])
+		if len(hosts[k]) > 0 {
+			r.Outcome = "ok"
+			for _, h := range sortedHosts(hosts[k]) {
+				if o := hosts[k][h]; o != "ok" {
+					r.Outcome = o
+					break
+				}
+			}
+		}
 		r.Current = current[r.ID]
 		out = append(out, *r)
 	}

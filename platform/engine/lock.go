@@ -66,6 +66,10 @@ type deployLock struct {
 	stop    chan struct{}
 	done    sync.WaitGroup
 	lost    chan error
+	// reconnect gives fresh targets for hosts whose transport broke (a
+	// crashed plugin, a dropped connection), so the lock is still
+	// released rather than left to expire.
+	reconnect func(ctx context.Context, hosts []string) ([]*platform.Target, error)
 }
 
 // acquire takes the lock on all targets: the first target first (it
@@ -93,6 +97,17 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	l := &deployLock{token: hex.EncodeToString(b), stop: make(chan struct{}), lost: make(chan error, 1)}
+	l.reconnect = func(ctx context.Context, hosts []string) ([]*platform.Target, error) {
+		_, p, err := e.environment(env.Name)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := p.Targets(ctx, &platform.TargetsRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Hosts: hosts})
+		if err != nil {
+			return nil, err
+		}
+		return resp.Targets, nil
+	}
 	info := LockInfo{Owner: e.user(), Since: e.now(), Command: command, Message: message}.encode()
 	take := func(ctx context.Context, t *platform.Target) error {
 		out, err := run(ctx, t, hostcmd.Lock(t.DeployTo, l.token, LockLease, info))
@@ -170,15 +185,39 @@ func (l *deployLock) release(ctx context.Context) {
 	l.done.Wait()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	broken := l.unlock(rctx, l.targets)
+	if len(broken) == 0 || l.reconnect == nil {
+		return
+	}
+	ts, err := l.reconnect(rctx, broken)
+	if err != nil {
+		return
+	}
+	l.unlock(rctx, ts)
+	for _, t := range ts {
+		_ = t.Transport.Close()
+	}
+}
+
+// unlock removes the lock from ts and returns the hosts whose transport
+// failed (as opposed to the command).
+func (l *deployLock) unlock(ctx context.Context, ts []*platform.Target) []string {
+	var mu sync.Mutex
+	var broken []string
 	var wg sync.WaitGroup
-	for _, t := range l.targets {
+	for _, t := range ts {
 		wg.Add(1)
 		go func(t *platform.Target) {
 			defer wg.Done()
-			_, _ = run(rctx, t, hostcmd.Unlock(t.DeployTo, l.token))
+			if _, err := run(ctx, t, hostcmd.Unlock(t.DeployTo, l.token)); err != nil && platform.ExitCode(err) < 0 {
+				mu.Lock()
+				broken = append(broken, t.Name)
+				mu.Unlock()
+			}
 		}(t)
 	}
 	wg.Wait()
+	return broken
 }
 
 // LockState is one host's view of the lock.

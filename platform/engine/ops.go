@@ -62,7 +62,7 @@ func (e *Engine) Exec(ctx context.Context, envName string, sel Selector, argv []
 	defer closeAll()
 	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		cmd := hostcmd.InRelease(t.DeployTo, "", argv)
-		cmd.Env = e.baseEnv(env, t)
+		cmd.Env = e.baseEnv(ctx, env, t)
 		if len(ts) == 1 {
 			cmd.Stdout, cmd.Stderr = stdout, stderr
 		} else {
@@ -103,14 +103,21 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 		tctx, cancel := withTimeout(ctx, task.Timeout)
 		defer cancel()
 		cmd := hostcmd.InRelease(t.DeployTo, "", task.Run)
-		cmd.Env = e.baseEnv(env, t)
+		cmd.Env = e.baseEnv(ctx, env, t)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		return t.Transport.Run(tctx, cmd)
 	})
 }
 
-func (e *Engine) baseEnv(env *platform.Environment, t *platform.Target) map[string]string {
+// baseEnv is the processes' environment on t for one-off commands: the
+// same variables a push gives the processes of the current release.
+func (e *Engine) baseEnv(ctx context.Context, env *platform.Environment, t *platform.Target) map[string]string {
 	m := mergeEnv(e.Project.App.Env, env.Env)
+	if out, err := run(ctx, t, &platform.Command{Args: []string{"readlink", t.DeployTo + "/current"}}); err == nil {
+		if id := strings.TrimPrefix(strings.TrimSpace(out), "releases/"); id != "" {
+			m["PLAT_RELEASE"] = id
+		}
+	}
 	m["PORT"] = fmt.Sprint(t.Port)
 	m["PLAT_ENV"] = env.Name
 	m["PLAT_HOST"] = t.Name

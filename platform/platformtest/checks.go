@@ -55,7 +55,7 @@ func RunChecks(ctx context.Context, w io.Writer, checks []Check) (failed int) {
 			fmt.Fprintf(w, "--- FAIL: %s (%.2fs)\n    %s\n", c.Name, d, indent(err.Error()))
 		}
 	}
-	fmt.Fprintf(w, "%d checks: %d passed, %d failed, %d skipped\n", len(checks), passed, failed, skipped)
+	fmt.Fprintf(w, "conformance: %d of %d checks passed (%d failed, %d skipped)\n", passed, len(checks), failed, skipped)
 	return failed
 }
 

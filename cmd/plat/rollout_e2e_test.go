@@ -1,0 +1,321 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+// The rollout tests run the notes example on six local hosts and judge
+// every outcome from what each host serves over HTTP (and where its
+// current symlink points).
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
+
+const fleetSize = 6
+
+var fleetHosts = []string{"web1", "web2", "web3", "web4", "web5", "web6"}
+
+// newFleet is the notes project with its local environment grown to six
+// hosts, the given rollout block body and extra environment blocks
+// (hooks), and a fast health check (100ms interval, 10 tries).
+func newFleet(t *testing.T, rollout, extra string) *project {
+	t.Helper()
+	p := newProject(t)
+	p.port = freePorts(t, fleetSize)
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	b, err := os.ReadFile(hcl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	oldCluster := "  cluster \"web\" {\n    count = 2\n  }\n}\n"
+	newCluster := fmt.Sprintf("  cluster \"web\" {\n    count = %d\n  }\n  rollout {\n%s\n  }\n%s}\n", fleetSize, rollout, extra)
+	oldHealth := "interval = \"250ms\"\n    retries  = 20"
+	if !strings.Contains(s, oldCluster) || !strings.Contains(s, oldHealth) {
+		t.Fatalf("examples/notes/plat.hcl changed; update newFleet:\n%s", s)
+	}
+	s = strings.Replace(s, oldCluster, newCluster, 1)
+	s = strings.Replace(s, oldHealth, "interval = \"100ms\"\n    retries  = 10", 1)
+	if err := os.WriteFile(hcl, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.git("commit", "-q", "-am", "six hosts")
+	return p
+}
+
+// sickWhile makes the next release's /healthz answer 503 on the given
+// hosts while marker exists, and bumps VERSION to 2.0.0 so the new release
+// is visible on the index page.
+func (p *project) sickWhile(marker string, hosts ...string) {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, "app.py"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var quoted []string
+	for _, h := range hosts {
+		quoted = append(quoted, fmt.Sprintf("%q", h))
+	}
+	old := `            return self.send(200, "text/plain", b"ok\n")`
+	sick := fmt.Sprintf("            if os.environ.get(\"PLAT_HOST\") in [%s] and os.path.exists(%q):\n"+
+		"                return self.send(503, \"text/plain\", b\"sick\\n\")\n", strings.Join(quoted, ", "), marker)
+	if !strings.Contains(string(b), old) {
+		p.t.Fatal("examples/notes/app.py changed; update sickWhile")
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "app.py"), []byte(strings.Replace(string(b), old, sick+old, 1)), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "VERSION"), []byte("2.0.0\n"), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	p.git("commit", "-q", "-am", "sick health check, version 2")
+}
+
+// touch creates an empty file and returns its path.
+func touch(t *testing.T, path string) string {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// current returns where host's current symlink points ("" if nowhere).
+func (p *project) current(host string) string {
+	cur, _ := os.Readlink(filepath.Join(p.hostDir(host), "current"))
+	return strings.TrimPrefix(cur, "releases/")
+}
+
+// releasesOn lists the release dirs on host.
+func (p *project) releasesOn(host string) []string {
+	ents, _ := os.ReadDir(filepath.Join(p.hostDir(host), "releases"))
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// expectFleet asserts each host's current release and the version and
+// release its index page shows; want maps host -> "rN version".
+func (p *project) expectFleet(want map[string]string) {
+	p.t.Helper()
+	for i, h := range fleetHosts {
+		w, ok := want[h]
+		if !ok {
+			continue
+		}
+		rel, version, _ := strings.Cut(w, " ")
+		if cur := p.current(h); cur != rel {
+			p.t.Errorf("%s: current -> %s, want %s", h, cur, rel)
+		}
+		body, err := getPort(p.t, p.port+i, "/")
+		if err != nil {
+			p.t.Errorf("%s: GET /: %v", h, err)
+			continue
+		}
+		if !strings.Contains(body, "notes "+version) || !strings.Contains(body, "release "+rel+" on "+h) {
+			p.t.Errorf("%s serves something other than %s (notes %s):\n%s", h, rel, version, body)
+		}
+	}
+}
+
+// all maps every host to the same expectation.
+func all(w string) map[string]string {
+	m := map[string]string{}
+	for _, h := range fleetHosts {
+		m[h] = w
+	}
+	return m
+}
+
+// switchedHosts returns the hosts that started a "switch <rel>" step.
+func switchedHosts(evs []platform.Event, rel string) []string {
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if e.Type == platform.EventStepStart && e.Step == "switch "+rel {
+			seen[e.Host] = true
+		}
+	}
+	var out []string
+	for h := range seen {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+const canaryRollout = `    stages     = [1, "50%", "100%"]
+    on_failure = "rollback"`
+
+func TestRolloutCanaryFails(t *testing.T) {
+	p := newFleet(t, canaryRollout, "")
+	p.mustPlat("push", "local")
+	p.expectFleet(all("r1 1.0.0"))
+
+	p.sickWhile(touch(t, filepath.Join(p.root, "sick")), "web1")
+	r := p.plat("--json", "push", "local")
+	if r.code != 1 {
+		t.Fatalf("want exit 1 when the canary fails its health check:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "web1") || !strings.Contains(r.stderr, "health check failed") || !strings.Contains(r.stderr, "stage 1/3") {
+		t.Errorf("the error does not name the canary, the stage and the health check:\n%s", r.stderr)
+	}
+	if got := switchedHosts(events(t, r.stdout), "r2"); strings.Join(got, ",") != "web1" {
+		t.Errorf("hosts that switched to r2: %v, want only the canary web1", got)
+	}
+	p.expectFleet(all("r1 1.0.0"))
+	for _, h := range fleetHosts {
+		// Prepare-then-switch: every host received r2 before the canary switched.
+		if rs := p.releasesOn(h); strings.Join(rs, ",") != "r1,r2" {
+			t.Errorf("%s releases: %v, want [r1 r2]", h, rs)
+		}
+	}
+}
+
+func TestRolloutStageTwoFailsRollback(t *testing.T) {
+	p := newFleet(t, canaryRollout, "")
+	p.mustPlat("push", "local")
+	// Stage 2 of [1, "50%", "100%"] over six hosts is web2 and web3.
+	p.sickWhile(touch(t, filepath.Join(p.root, "sick")), "web3")
+	r := p.plat("--json", "push", "local")
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	for _, want := range []string{"stage 2/3", "web3", "every switched host is back on its previous release"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("error lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if got := switchedHosts(events(t, r.stdout), "r2"); strings.Join(got, ",") != "web1,web2,web3" {
+		t.Errorf("hosts that switched to r2: %v, want web1..web3 (stages 1 and 2)", got)
+	}
+	p.expectFleet(all("r1 1.0.0"))
+}
+
+func TestRolloutHaltThenResume(t *testing.T) {
+	p := newFleet(t, `    stages     = [1, "50%", "100%"]
+    on_failure = "halt"`, "")
+	p.mustPlat("push", "local")
+	marker := touch(t, filepath.Join(p.root, "sick"))
+	p.sickWhile(marker, "web3")
+	r := p.plat("push", "local")
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	for _, want := range []string{"halted: web1, web2 stay on r2", "plat push local --resume", "web3"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the report lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	p.expectFleet(map[string]string{"web1": "r2 2.0.0", "web2": "r2 2.0.0", "web3": "r1 1.0.0", "web4": "r1 1.0.0", "web5": "r1 1.0.0", "web6": "r1 1.0.0"})
+
+	// The cause is fixed outside the release: resume pushes the same r2
+	// (no rebuild) to the hosts that did not finish.
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	r = p.mustPlat("--json", "push", "local", "--resume")
+	evs := events(t, r.stdout)
+	if got := switchedHosts(evs, "r2"); strings.Join(got, ",") != "web3,web4,web5,web6" {
+		t.Errorf("resume switched %v, want web3..web6", got)
+	}
+	for _, e := range evs {
+		if e.Type == platform.EventStepStart && (e.Step == "build" || e.Step == "fetch") {
+			t.Errorf("resume rebuilt: %+v", e)
+		}
+	}
+	p.expectFleet(all("r2 2.0.0"))
+	// The migration ran once for r2 although the push ran in two parts.
+	if got := migrations(t, p); got["r1"] != 1 || got["r2"] != 1 {
+		t.Errorf("migrations per release: %v, want r1:1 r2:1", got)
+	}
+	r = p.mustPlat("--json", "releases", "local")
+	if !strings.Contains(r.stdout, `"id":"r2"`) {
+		t.Fatalf("releases:\n%s", r.stdout)
+	}
+	p.mustPlat("releases", "local")
+	rows := p.mustPlat("releases", "local").stdout
+	if !regexp.MustCompile(`(?m)^r2 \*\s+deploy .* 6\s+ok$`).MatchString(rows) {
+		t.Errorf("releases does not record r2 as deployed ok on 6 hosts:\n%s", rows)
+	}
+	for _, h := range []string{"web3"} {
+		hist, _ := os.ReadFile(filepath.Join(p.hostDir(h), ".plat", "history"))
+		if !strings.Contains(string(hist), `"outcome":"failed"`) || !strings.Contains(string(hist), `"release":"r2","previous":"r1"`) {
+			t.Errorf("%s history lacks the failed and the resumed r2:\n%s", h, hist)
+		}
+	}
+}
+
+// migrations counts the rows migrate.py wrote per release into the
+// hosts' shared database.
+func migrations(t *testing.T, p *project) map[string]int {
+	t.Helper()
+	db := filepath.Join(p.dir, ".plat", "local", "local", "notes.sqlite3")
+	out, err := exec.Command("python3", "-c", `import sqlite3, sys
+for rel, host, n in sqlite3.connect(sys.argv[1]).execute("SELECT release, host, COUNT(*) FROM migrations GROUP BY release, host"):
+    print(rel, host, n)`, db).CombinedOutput()
+	if err != nil {
+		t.Fatalf("read migrations: %v\n%s", err, out)
+	}
+	got := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		if f[1] != "web1" {
+			t.Errorf("migration of %s ran on %s, want the first host web1", f[0], f[1])
+		}
+		var n int
+		fmt.Sscan(f[2], &n)
+		got[f[0]] += n
+	}
+	return got
+}
+
+func TestRolloutMigrationOncePerPush(t *testing.T) {
+	p := newFleet(t, canaryRollout, "")
+	p.mustPlat("push", "local")
+	p.write("VERSION", "2.0.0\n")
+	p.mustPlat("push", "local")
+	p.expectFleet(all("r2 2.0.0"))
+	if got := migrations(t, p); len(got) != 2 || got["r1"] != 1 || got["r2"] != 1 {
+		t.Errorf("migrations per release: %v, want r1:1 r2:1", got)
+	}
+	// plat run runs it on demand, once, in the current release.
+	p.mustPlat("run", "local", "migrate")
+	if got := migrations(t, p); got["r2"] != 2 {
+		t.Errorf("after plat run: migrations per release: %v, want r2:2", got)
+	}
+}
+
+func TestRolloutFailingTestTaskUploadsNothing(t *testing.T) {
+	p := newFleet(t, canaryRollout, "")
+	p.mustPlat("push", "local")
+	p.write("test_app.py", "import unittest\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail('boom')\n")
+	r := p.plat("--json", "push", "local")
+	if r.code != 1 || !strings.Contains(r.stderr, "build task tests failed; nothing was uploaded") {
+		t.Fatalf("want exit 1 naming the failed test task:\n%s", r)
+	}
+	for _, e := range events(t, r.stdout) {
+		if e.Host != "localhost" && e.Host != "" {
+			t.Errorf("a host was touched: %+v", e)
+		}
+	}
+	for _, h := range fleetHosts {
+		if rs := p.releasesOn(h); strings.Join(rs, ",") != "r1" {
+			t.Errorf("%s releases: %v, want [r1]", h, rs)
+		}
+	}
+	p.expectFleet(all("r1 1.0.0"))
+}
