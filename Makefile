@@ -28,6 +28,12 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts (takes minutes); rewrites bench/RESULTS.md
+	$(GO) run ./bench/cmd/bench -n 10,50 -runs 5 -out bench/RESULTS.md
+
+bench-smoke: ## the benchmark's CI smoke run (3 hosts, small app, one run)
+	$(GO) test -run 'TestBenchSmoke|TestGenerateApp' -v ./bench/
+
 base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
 	$(GO) run ./cmd/plat image build-base
 

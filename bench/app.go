@@ -188,6 +188,35 @@ func plan(spec AppSpec, r *rand.Rand) []plannedFile {
 // and commits it to a new git repository there, with fixed author, dates
 // and content: the same spec gives the same commit id every time.
 func GenerateApp(ctx context.Context, dir string, spec AppSpec) (*AppInfo, error) {
+	info, err := WriteTree(dir, spec)
+	if err != nil {
+		return nil, err
+	}
+	// plat.hcl is written by the driver (it names the fleet's paths) and
+	// stays out of the commit, so the commit is the same every run.
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/plat.hcl\n/.plat/\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if _, err := gitRun(ctx, dir, "init", "-q", "-b", "main"); err != nil {
+		return nil, err
+	}
+	if _, err := gitRun(ctx, dir, "add", "-A"); err != nil {
+		return nil, err
+	}
+	if _, err := gitRun(ctx, dir, "commit", "-q", "-m", "app"); err != nil {
+		return nil, err
+	}
+	sha, err := gitRun(ctx, dir, "rev-parse", "HEAD")
+	if err != nil {
+		return nil, err
+	}
+	info.Commit = strings.TrimSpace(sha)
+	return info, nil
+}
+
+// WriteTree writes the app's files into dir, without git: the same spec
+// always gives the same bytes.
+func WriteTree(dir string, spec AppSpec) (*AppInfo, error) {
 	r := rand.New(rand.NewPCG(spec.Seed, 0x706c6174))
 	files := plan(spec, r)
 	info := &AppInfo{Dir: dir}
@@ -227,25 +256,6 @@ func GenerateApp(ctx context.Context, dir string, spec AppSpec) (*AppInfo, error
 	}
 	info.Files++
 	info.Bytes += int64(len(procfile))
-	// plat.hcl is written by the driver (it names the fleet's paths) and
-	// stays out of the commit, so the commit is the same every run.
-	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/plat.hcl\n/.plat/\n"), 0o644); err != nil {
-		return nil, err
-	}
-	if _, err := gitRun(ctx, dir, "init", "-q", "-b", "main"); err != nil {
-		return nil, err
-	}
-	if _, err := gitRun(ctx, dir, "add", "-A"); err != nil {
-		return nil, err
-	}
-	if _, err := gitRun(ctx, dir, "commit", "-q", "-m", "app"); err != nil {
-		return nil, err
-	}
-	sha, err := gitRun(ctx, dir, "rev-parse", "HEAD")
-	if err != nil {
-		return nil, err
-	}
-	info.Commit = strings.TrimSpace(sha)
 	return info, nil
 }
 
