@@ -320,3 +320,183 @@ func releaseOf(out string) string {
 	}
 	return ""
 }
+
+// pushWatching runs `plat --json push fleet` and calls on for every event
+// as it streams; it returns the exit code and stderr.
+func (p *project) pushWatching(on func(cmd *exec.Cmd, e platform.Event)) (int, string) {
+	p.t.Helper()
+	cmd := exec.Command(platBin, "-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port), "--json", "push", "fleet")
+	cmd.Env = append(os.Environ(), "CI=true")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e platform.Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil {
+			on(cmd, e)
+		}
+	}
+	err = cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return code, stderr.String()
+}
+
+// addBigFile commits size bytes of incompressible content.
+func (p *project) addBigFile(name string, size int) {
+	p.t.Helper()
+	f, err := os.Open("/dev/urandom")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, name), b, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	p.git("add", name)
+	p.git("commit", "-q", "-m", "add "+name)
+}
+
+// currents returns every host's current release.
+func currents(t *testing.T, f *sshtest.Fleet) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, h := range f.Hosts {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		m[h.Name] = strings.TrimPrefix(cur, "releases/")
+	}
+	return m
+}
+
+func assertAllOn(t *testing.T, f *sshtest.Fleet, id string) {
+	t.Helper()
+	for h, cur := range currents(t, f) {
+		if cur != id {
+			t.Errorf("%s current = %q, want %s", h, cur, id)
+		}
+	}
+}
+
+func assertUnlocked(t *testing.T, f *sshtest.Fleet) {
+	t.Helper()
+	for _, h := range f.Hosts {
+		if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
+			t.Errorf("%s is still locked", h.Name)
+		}
+	}
+}
+
+func TestSSHFaults(t *testing.T) {
+	fleet := sshtest.New(t, 3)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, "")
+	t.Cleanup(func() { p.plat("down", "fleet") })
+	p.mustPlat("push", "fleet")
+	serves(t, ports, "release r1")
+
+	t.Run("sshd killed during upload", func(t *testing.T) {
+		p.addBigFile("blob.bin", 48<<20)
+		victim := fleet.Hosts[1]
+		code, stderr := p.pushWatching(func(cmd *exec.Cmd, e platform.Event) {
+			if e.Type == platform.EventStepStart && e.Host == victim.Name && strings.HasPrefix(e.Step, "upload") {
+				if err := victim.Stop(); err != nil {
+					t.Errorf("stop sshd: %v", err)
+				}
+			}
+		})
+		if code != 1 || !strings.Contains(stderr, victim.Name) || !strings.Contains(stderr, "upload") || !strings.Contains(stderr, "no host was switched") {
+			t.Fatalf("push with a host dying: exit %d\n%s", code, stderr)
+		}
+		assertAllOn(t, fleet, "r1")
+		serves(t, ports[:1], "release r1")
+		for _, h := range fleet.Hosts {
+			if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil && h != victim {
+				t.Errorf("%s is still locked", h.Name)
+			}
+		}
+		if err := victim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The dead host still holds the failed push's lock; the next push
+		// from this machine sees its holder is gone and takes it over.
+		r := p.mustPlat("push", "fleet")
+		if !strings.Contains(r.stdout, "taking over the lock left by a push that died") {
+			t.Errorf("next push:\n%s", r.stdout)
+		}
+		id := releaseOf(r.stdout)
+		assertAllOn(t, fleet, id)
+		serves(t, ports, "release "+id)
+	})
+
+	t.Run("SIGINT during upload", func(t *testing.T) {
+		before := currents(t, fleet)[fleet.Hosts[0].Name]
+		p.addBigFile("blob3.bin", 48<<20)
+		sent := false
+		code, stderr := p.pushWatching(func(cmd *exec.Cmd, e platform.Event) {
+			if !sent && e.Type == platform.EventStepStart && strings.HasPrefix(e.Step, "upload") {
+				sent = true
+				cmd.Process.Signal(os.Interrupt)
+			}
+		})
+		if code == 0 {
+			t.Fatalf("interrupted push exited 0:\n%s", stderr)
+		}
+		assertAllOn(t, fleet, before)
+		assertUnlocked(t, fleet)
+		serves(t, ports, "release "+before)
+	})
+	t.Run("deploy root on a full tmpfs", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("mounting a tmpfs needs root")
+		}
+		victim := fleet.Hosts[2]
+		before := currents(t, fleet)[victim.Name]
+		// Move the host's deploy root onto a tmpfs just big enough for
+		// what it has.
+		data := t.TempDir()
+		if out, err := exec.Command("cp", "-a", victim.Root+"/.", data).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", victim.Root).CombinedOutput(); err != nil {
+			t.Skipf("cannot mount tmpfs here: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", "-l", victim.Root).Run() })
+		if out, err := exec.Command("cp", "-a", data+"/.", victim.Root).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		exec.Command("mount", "-o", "remount,size=60m", victim.Root).Run()
+		p.addBigFile("blob2.bin", 40<<20)
+		r := p.plat("push", "fleet")
+		if r.code != 1 || !strings.Contains(r.stderr, victim.Name) || !strings.Contains(r.stderr, "No space left") {
+			t.Fatalf("push to a full host: %s", r)
+		}
+		after := currents(t, fleet)
+		for h, cur := range after {
+			if h == victim.Name && cur != before {
+				t.Errorf("%s switched to %s", h, cur)
+			}
+		}
+		assertUnlocked(t, fleet)
+		serves(t, ports, "release "+before)
+		if out, err := exec.Command("mount", "-o", "remount,size=512m", victim.Root).CombinedOutput(); err != nil {
+			t.Fatalf("grow tmpfs: %v %s", err, out)
+		}
+		r = p.mustPlat("push", "fleet")
+		assertAllOn(t, fleet, releaseOf(r.stdout))
+	})
+
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/plat-sh/plat/platform"
@@ -26,6 +28,8 @@ type LockInfo struct {
 	Message string    `json:"message,omitempty"`
 	Expires time.Time `json:"expires"`
 	Command string    `json:"command,omitempty"`
+	// PID is the holding plat process on the owner's machine.
+	PID int `json:"pid,omitempty"`
 }
 
 func (l LockInfo) messageSuffix() string {
@@ -43,7 +47,7 @@ func (l LockInfo) messageSuffix() string {
 }
 
 func (l LockInfo) encode() string {
-	return fmt.Sprintf("owner=%s\nsince=%d\ncommand=%s\nmessage=%s", oneLine(l.Owner), l.Since.Unix(), oneLine(l.Command), oneLine(l.Message))
+	return fmt.Sprintf("owner=%s\nsince=%d\ncommand=%s\nmessage=%s\npid=%d", oneLine(l.Owner), l.Since.Unix(), oneLine(l.Command), oneLine(l.Message), l.PID)
 }
 
 func decodeLock(kv map[string]string) LockInfo {
@@ -54,7 +58,8 @@ func decodeLock(kv map[string]string) LockInfo {
 		}
 		return time.Unix(n, 0)
 	}
-	return LockInfo{Owner: kv["owner"], Since: sec("since"), Command: kv["command"], Message: kv["message"], Expires: sec("expires")}
+	pid, _ := strconv.Atoi(kv["pid"])
+	return LockInfo{Owner: kv["owner"], Since: sec("since"), Command: kv["command"], Message: kv["message"], Expires: sec("expires"), PID: pid}
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
@@ -108,7 +113,7 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 		}
 		return resp.Targets, nil
 	}
-	info := LockInfo{Owner: e.user(), Since: e.now(), Command: command, Message: message}.encode()
+	info := LockInfo{Owner: e.user(), Since: e.now(), Command: command, Message: message, PID: os.Getpid()}.encode()
 	take := func(ctx context.Context, t *platform.Target) error {
 		out, err := run(ctx, t, hostcmd.Lock(t.DeployTo, l.token, LockLease, info))
 		if platform.ExitCode(err) == 3 {
@@ -127,11 +132,25 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 		}
 		return nil
 	}
-	if err := take(ctx, ts[0]); err != nil {
+	takeOrReclaim := func(ctx context.Context, t *platform.Target) error {
+		err := take(ctx, t)
+		var held *LockHeldError
+		if errors.As(err, &held) && e.deadHolder(held.Info) {
+			// A push from this machine died holding the lock (its host was
+			// unreachable when it tried to unlock): no need to wait out
+			// the lease.
+			e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: fmt.Sprintf("taking over the lock left by a push that died (pid %d)", held.Info.PID)})
+			if _, uerr := run(ctx, t, hostcmd.Unlock(t.DeployTo, "")); uerr == nil {
+				err = take(ctx, t)
+			}
+		}
+		return err
+	}
+	if err := takeOrReclaim(ctx, ts[0]); err != nil {
 		return nil, err
 	}
 	l.targets = append(l.targets, ts[0])
-	errs := e.forEach(ctx, ts[1:], 0, take)
+	errs := e.forEach(ctx, ts[1:], 0, takeOrReclaim)
 	for _, t := range ts[1:] {
 		if errs[t.Name] == nil {
 			l.targets = append(l.targets, t)
@@ -146,6 +165,16 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 	l.done.Add(1)
 	go e.heartbeat(ctx, l, info)
 	return l, nil
+}
+
+// deadHolder reports whether a lock was taken by a plat process of this
+// user on this machine that no longer runs.
+func (e *Engine) deadHolder(l LockInfo) bool {
+	if l.PID <= 0 || l.Owner != e.user() || l.PID == os.Getpid() {
+		return false
+	}
+	err := syscall.Kill(l.PID, 0)
+	return errors.Is(err, syscall.ESRCH)
 }
 
 // heartbeat renews the lease while the push runs.
