@@ -71,6 +71,11 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	if err != nil {
 		return nil, err
 	}
+	if env.Private != "" && !opts.Resume {
+		if st, err := os.Stat(env.Private); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: environment %s: the private settings directory %s does not exist (app or environment `private`)", ErrConfig, env.Name, env.Private)
+		}
+	}
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
 		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
 	ts, closeAll, err := e.targets(ctx, env, prov, nil)
@@ -79,6 +84,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	}
 	defer closeAll()
 	p.targets = ts
+	if err := p.checkConfirm(); err != nil {
+		return nil, err
+	}
 
 	var lock *deployLock
 	if !opts.Plan {
@@ -104,22 +112,19 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		if err := p.loadResume(ctx); err != nil {
 			return nil, err
 		}
-	} else {
-		if err := e.runHooks(ctx, env, platform.HookStarting, p.hookEnv(""), nil); err != nil {
-			return nil, fmt.Errorf("hook starting: %w", err)
-		}
-		if err := p.build(ctx, work); err != nil {
-			p.fail(ctx, err)
-			return nil, err
-		}
 	}
-
+	// The hosts' state is read before the build so that the starting
+	// hooks already know the release id and what each host runs.
 	states, errs := e.readStates(ctx, ts)
 	if len(errs) > 0 {
 		return nil, &DeployError{Op: "read host state", Hosts: errs}
 	}
 	p.states = states
 	if !opts.Resume {
+		if err := p.build(ctx, work); err != nil {
+			p.fail(ctx, err)
+			return nil, err
+		}
 		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
 			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
@@ -161,6 +166,9 @@ func (p *push) build(ctx context.Context, work string) error {
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if err := p.starting(ctx, src.SHA); err != nil {
 		return err
 	}
 	if src.Dirty {
@@ -315,6 +323,12 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	// 10. switch, stage by stage.
 	if err := p.switchStages(ctx, pending); err != nil {
 		return p.result(), err
+	}
+	// As Capistrano's deploy:published: once, after the last stage, when
+	// every host serves the new release. The hosts already switched, so a
+	// failing hook is reported, not undone.
+	if err := e.runHooks(ctx, p.env, platform.HookSwitched, p.hookEnv(""), p.targets); err != nil {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook switched failed: " + err.Error()})
 	}
 	// 11. finish.
 	p.finish(ctx, "ok")
