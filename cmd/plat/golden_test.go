@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// update (-update) is declared in rollout_e2e_test.go.
+
+// golden compares got with testdata/name (or rewrites it with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// runMain runs plat in-process.
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpGolden(t *testing.T) {
+	for _, cmd := range [][]string{{"push"}, {"env", "show"}, {"rollback"}} {
+		name := "help-" + strings.Join(cmd, "-") + ".golden"
+		code, out, _ := runMain(t, append(cmd, "--help")...)
+		if code != 0 {
+			t.Fatalf("%v --help exited %d", cmd, code)
+		}
+		golden(t, name, out)
+	}
+}
+
+func TestEveryCommandHasAnExample(t *testing.T) {
+	a := &app{}
+	root := newRootCommand(a)
+	var missing []string
+	var visit func(prefix string, cmds []*cobra.Command)
+	visit = func(prefix string, cmds []*cobra.Command) {
+		for _, c := range cmds {
+			if c.Name() == "help" || c.Name() == "completion" || c.Hidden {
+				continue
+			}
+			if strings.TrimSpace(c.Example) == "" {
+				missing = append(missing, prefix+c.Name())
+			}
+			visit(prefix+c.Name()+" ", c.Commands())
+		}
+	}
+	visit("", root.Commands())
+	if len(missing) > 0 {
+		t.Errorf("commands without an example in --help: %v", missing)
+	}
+}
+
+func TestEnvShowGolden(t *testing.T) {
+	code, out, errs := runMain(t, "-C", "../../examples/notes", "env", "show", "prod")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	golden(t, "env-show-prod.golden", out)
+	code, out, errs = runMain(t, "-C", "../../examples/notes", "env", "diff", "laptop", "dev")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	golden(t, "env-diff-laptop-dev.golden", out)
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no environment", []string{"push"}, 2, "takes one environment"},
+		{"unknown flag", []string{"push", "local", "--frobnicate"}, 2, "unknown flag"},
+		{"unknown environment", []string{"-C", "../../examples/notes", "status", "moon"}, 2, `unknown environment "moon"`},
+		{"bad --var", []string{"-C", "../../examples/notes", "--var", "novalue", "validate"}, 2, "want NAME=VALUE"},
+		{"missing plat.hcl", []string{"-C", "/nonexistent", "validate"}, 2, "plat.hcl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := runMain(t, tt.args...)
+			if code != tt.code || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d containing %q", code, errs, tt.code, tt.want)
+			}
+		})
+	}
+}
