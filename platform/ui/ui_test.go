@@ -1,0 +1,74 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+)
+
+func script() []platform.Event {
+	return []platform.Event{
+		{Type: platform.EventStepStart, Host: "web1", Step: "upload r42", Message: "17 files changed, 212 KiB"},
+		{Type: platform.EventProgress, Host: "web1", Step: "upload r42", Bytes: 1024, Files: 17, Message: "1 KiB/212 KiB"},
+		{Type: platform.EventStepEnd, Host: "web1", Step: "upload r42", Duration: 414 * time.Millisecond, Status: "ok"},
+		{Type: platform.EventStepEnd, Host: "web2", Step: "health", Duration: 1500 * time.Millisecond, Status: "failed", Error: "status 503\nmore"},
+		{Type: platform.EventSummary, Rows: []platform.SummaryRow{{Host: "web1", Release: "r42", Duration: 1706 * time.Millisecond, Status: "ok"}}},
+	}
+}
+
+func TestLines(t *testing.T) {
+	var b bytes.Buffer
+	l := &Lines{W: &b}
+	for _, e := range script() {
+		l.Event(e)
+	}
+	want := `[web1] running: upload r42 (17 files changed, 212 KiB)
+[web1] finished: upload r42 (0.414s)
+[web2] failed: health: status 503 … (1.500s)
+
+HOST  RELEASE  DURATION  STATUS
+web1  r42      1.706s    ok
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestJSONIsOneEventPerLine(t *testing.T) {
+	var b bytes.Buffer
+	j := NewJSON(&b)
+	for _, e := range script() {
+		j.Event(e)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(script()) {
+		t.Fatalf("%d lines for %d events", len(lines), len(script()))
+	}
+	var e platform.Event
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Bytes != 1024 || e.Files != 17 {
+		t.Errorf("progress event: %v %+v", err, e)
+	}
+}
+
+func TestLiveShowsStepsAndProgressThenClears(t *testing.T) {
+	var b bytes.Buffer
+	l := NewLive(&b, false)
+	evs := script()
+	l.Event(evs[0])
+	if !strings.Contains(b.String(), "web1") || !strings.Contains(b.String(), "upload r42") || !strings.Contains(b.String(), "elapsed") {
+		t.Fatalf("live view after a step start:\n%q", b.String())
+	}
+	l.last = time.Time{} // let the progress redraw
+	l.Event(evs[1])
+	if !strings.Contains(b.String(), "1 KiB/212 KiB, 17 files") {
+		t.Errorf("progress not shown:\n%q", b.String())
+	}
+	l.Event(evs[2])
+	if !strings.Contains(b.String(), "[web1] finished: upload r42 (0.414s)") || !strings.Contains(b.String(), "\x1b[") {
+		t.Errorf("finished line / redraw missing:\n%q", b.String())
+	}
+}
