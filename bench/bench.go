@@ -30,6 +30,11 @@ type Config struct {
 	Settle time.Duration
 	// Log receives one line per measurement (may be nil).
 	Log io.Writer
+	// LoNote says what the loopback interface carries, for the report.
+	LoNote string
+	// ProfileDir, when set, gets a CPU profile of every plat run
+	// (PLAT_CPUPROFILE), named <scenario>-n<N>-<run>.prof.
+	ProfileDir string
 }
 
 // Scenario names, in report order.
@@ -80,6 +85,11 @@ type Report struct {
 	App     *AppInfo
 	Runs    int
 	Fleets  []*FleetResult
+	// LoNote says what the loopback interface carries.
+	LoNote string
+	// InodeCost is the CPU time to create one empty file in the work
+	// directory (a file system probe: on slow file systems it dominates).
+	InodeCost time.Duration
 	// GoBench is the output of the release package's Go benchmarks.
 	GoBench string
 }
@@ -94,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			fmt.Fprintf(cfg.Log, format+"\n", args...)
 		}
 	}
-	rep := &Report{Machine: Machine(), Start: time.Now(), Runs: cfg.Runs}
+	rep := &Report{Machine: Machine(), Start: time.Now(), Runs: cfg.Runs, LoNote: cfg.LoNote}
 	appDir := filepath.Join(cfg.Dir, "app")
 	logf("generating the app in %s", appDir)
 	info, err := GenerateApp(ctx, appDir, cfg.App)
@@ -102,6 +112,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("generate app: %w", err)
 	}
 	rep.App = info
+	if c, err := InodeCost(filepath.Join(cfg.Dir, "probe")); err == nil {
+		rep.InodeCost = c
+		logf("creating one file costs %s of CPU here", c)
+	}
 	logf("app: %d files, %.1f MB (%.1f MB incompressible), commit %s", info.Files, mb(info.Bytes), mb(info.Binary), info.Commit[:12])
 	round := 0
 	for _, n := range cfg.Sizes {
@@ -124,6 +138,9 @@ type runner struct {
 	logf  func(string, ...any)
 	round *int
 	fleet *sshtest.Fleet
+	// scenario and profiles name CPU profiles.
+	scenario string
+	profiles int
 }
 
 func (r *runner) run(ctx context.Context) (*FleetResult, error) {
@@ -200,6 +217,11 @@ environment "build" {
 func (r *runner) plat(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, r.cfg.Plat, append([]string{"-C", r.app.Dir, "--no-color"}, args...)...)
 	cmd.Env = append(os.Environ(), "CI=true")
+	if r.cfg.ProfileDir != "" {
+		r.profiles++
+		name := fmt.Sprintf("%s-n%d-%d.prof", strings.NewReplacer(" ", "", "+", "-", "--", "").Replace(r.scenario), r.n, r.profiles)
+		cmd.Env = append(cmd.Env, "PLAT_CPUPROFILE="+filepath.Join(r.cfg.ProfileDir, name))
+	}
 	return cmd
 }
 
@@ -220,6 +242,7 @@ func (r *runner) rsyncAll(ctx context.Context, run string) []*exec.Cmd {
 // pair measures plat and then rsync (or the other way round on odd runs,
 // so neither always runs on a warmer cache).
 func (r *runner) pair(ctx context.Context, s *ScenarioResult, i int, platCmd func() *exec.Cmd, rsyncCmds func() []*exec.Cmd) error {
+	r.scenario = s.Name
 	measurePlat := func() error {
 		smp, err := Measure(ctx, platCmd())
 		if err != nil {

@@ -193,3 +193,30 @@ func Machine() MachineInfo {
 	}
 	return m
 }
+
+// InodeCost measures the system CPU time of creating one empty file in
+// dir (created and removed): a cold push creates one per file per host,
+// so on file systems where this is slow it sets the floor.
+func InodeCost(dir string) (time.Duration, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	const n = 2000
+	var before, after syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		f, err := os.OpenFile(fmt.Sprintf("%s/f%d", dir, i), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+		if err != nil {
+			return 0, err
+		}
+		f.Close()
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
+		return 0, err
+	}
+	used := time.Duration(after.Stime.Nano()-before.Stime.Nano()) + time.Duration(after.Utime.Nano()-before.Utime.Nano())
+	return used / n, nil
+}

@@ -148,6 +148,12 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "- app: %d files, %.1f MB (%.1f MB incompressible in a few multi-MB binaries and images; every file gzipped on its own: %.1f MB), commit %s\n",
 			a.Files, mb(a.Bytes), mb(a.Binary), mb(a.Gzipped), short(a.Commit))
 	}
+	if r.InodeCost > 0 {
+		fmt.Fprintf(w, "- file system probe: creating one empty file costs %s of CPU in the work directory (a cold push creates one per file and directory per host; rsync too)\n", r.InodeCost.Round(time.Microsecond))
+	}
+	if r.LoNote != "" {
+		fmt.Fprintf(w, "- loopback bytes: %s\n", r.LoNote)
+	}
 	fmt.Fprintf(w, "- runs per scenario: %d; hosts are real sshd processes on 127.0.0.X (sshtest), so the hosts' CPU is this machine's CPU\n", r.Runs)
 	fmt.Fprintf(w, "- app: `buildpack = \"procfile\"` and a Procfile without processes, no health check: a push measures build, transfer and the atomic switch, not an interpreter's start-up\n")
 	fmt.Fprintf(w, "- baseline: `rsync -a --delete -e \"ssh -F <fleet ssh_config>\"` of the working tree (without .git) to every host in parallel, into a plain directory (no release dir, no switch)\n\n")

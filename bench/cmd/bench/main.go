@@ -34,6 +34,28 @@ func main() {
 	}
 }
 
+// inNetNS is set in the environment of the driver re-executed in its own
+// network namespace.
+const inNetNS = "PLAT_BENCH_NETNS"
+
+// reexecInNetNS runs this program again (same flags, -plat set) in a new
+// network namespace.
+func reexecInNetNS(ctx context.Context, plat string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"-plat", plat}, os.Args[1:]...)
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), inNetNS+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("benchmark in its own network namespace (-netns=false runs without one): %w", err)
+	}
+	return nil
+}
+
 func run(ctx context.Context) error {
 	sizes := flag.String("n", "10,50", "comma-separated fleet `SIZES`")
 	runs := flag.Int("runs", 5, "measured runs per scenario")
@@ -44,6 +66,9 @@ func run(ctx context.Context) error {
 	settle := flag.Duration("settle", 3*time.Second, "pause after removing large trees")
 	goBench := flag.Bool("gobench", true, "run the platform/release Go benchmarks too")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	profile := flag.String("profile", "", "write a CPU profile of every plat run into `DIR`")
+	netns := flag.Bool("netns", true, "run the fleet, plat and rsync in their own network namespace, so the loopback counters see only their traffic")
+	platBin := flag.String("plat", "", "plat binary to measure (default: build ./cmd/plat)")
 	flag.Parse()
 
 	var ns []int
@@ -63,14 +88,29 @@ func run(ctx context.Context) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	plat := filepath.Join(work, "plat")
-	fmt.Fprintln(os.Stderr, "building plat")
-	if b, err := exec.CommandContext(ctx, "go", "build", "-o", plat, "./cmd/plat").CombinedOutput(); err != nil {
-		return fmt.Errorf("build plat (run from the repository root): %v\n%s", err, b)
+	plat := *platBin
+	if plat == "" {
+		plat = filepath.Join(work, "plat")
+		fmt.Fprintln(os.Stderr, "building plat")
+		if b, err := exec.CommandContext(ctx, "go", "build", "-o", plat, "./cmd/plat").CombinedOutput(); err != nil {
+			return fmt.Errorf("build plat (run from the repository root): %v\n%s", err, b)
+		}
+	}
+	if *netns && os.Getenv(inNetNS) == "" {
+		// Everything else runs again in a new network namespace: its
+		// loopback carries only the benchmark's traffic.
+		return reexecInNetNS(ctx, plat)
+	}
+	netnsNote := "the machine's loopback (other traffic on it is counted too)"
+	if os.Getenv(inNetNS) != "" {
+		if b, err := exec.CommandContext(ctx, "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			return fmt.Errorf("bring up lo in the benchmark's network namespace: %v: %s", err, b)
+		}
+		netnsNote = "a network namespace of its own: only the benchmark's traffic"
 	}
 	spec := bench.AppSpec{Seed: bench.DefaultApp().Seed, Files: *files, Bytes: *size}
-	rep, err := bench.Run(ctx, bench.Config{Plat: plat, Sizes: ns, Runs: *runs, App: spec,
-		Dir: filepath.Join(work, "run"), Settle: *settle, Log: os.Stderr})
+	rep, err := bench.Run(ctx, bench.Config{LoNote: netnsNote, Plat: plat, Sizes: ns, Runs: *runs, App: spec,
+		Dir: filepath.Join(work, "run"), Settle: *settle, Log: os.Stderr, ProfileDir: *profile})
 	if err != nil {
 		return err
 	}
