@@ -8,6 +8,7 @@ import (
 
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/hostcmd"
+	"github.com/plat-sh/plat/platform/release"
 )
 
 // hookEnv is the environment hooks see.
@@ -48,7 +49,8 @@ func hostNames(env *platform.Environment) []string {
 }
 
 // runHooks runs the hooks of an event: local ones in the project
-// directory, on = "hosts" ones on every target in the current release.
+// directory, on = "hosts" ones on every target in its current release
+// (in deploy_to before a host's first release).
 // The first failure stops and is returned.
 func (e *Engine) runHooks(ctx context.Context, env *platform.Environment, ev platform.HookEvent, vars map[string]string, ts []*platform.Target) error {
 	for _, h := range env.Hooks {
@@ -71,7 +73,7 @@ func (e *Engine) runHooks(ctx context.Context, env *platform.Environment, ev pla
 		}
 		errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 			return e.step(t.Name, "hook "+string(ev), strings.Join(h.Run, " "), func() error {
-				cmd := hostcmd.InRelease(t.DeployTo, "", h.Run)
+				cmd := hostcmd.InCurrent(t.DeployTo, h.Run)
 				cmd.Env = mergeEnv(vars, map[string]string{"PLAT_HOST": t.Name})
 				cmd.Stdout, cmd.Stderr = e.output(t.Name), e.output(t.Name)
 				_, err := run(ctx, t, cmd)
@@ -81,6 +83,22 @@ func (e *Engine) runHooks(ctx context.Context, env *platform.Environment, ev pla
 		if len(errs) > 0 {
 			return &DeployError{Op: fmt.Sprintf("hook %s", ev), Hosts: errs}
 		}
+	}
+	return nil
+}
+
+// starting runs the starting hooks once the source is fetched (so
+// PLAT_GIT_SHA and the release id are known) and before anything is
+// built or uploaded; a failing one stops the push. --plan runs no hooks.
+func (p *push) starting(ctx context.Context, sha string) error {
+	if p.opts.Plan {
+		return nil
+	}
+	env := p.hookEnv("")
+	env["PLAT_RELEASE"] = release.ID(p.nextNumber())
+	env["PLAT_GIT_SHA"] = sha
+	if err := p.e.runHooks(ctx, p.env, platform.HookStarting, env, p.targets); err != nil {
+		return fmt.Errorf("hook starting failed; nothing was built or uploaded: %w", err)
 	}
 	return nil
 }

@@ -87,6 +87,7 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 	}
 	budget := maxFailures(ro.MaxFailures, len(p.targets))
 	failures := 0
+	failed := map[string]error{}
 	var switched []*platform.Target
 	for i, stage := range plan {
 		if i > 0 {
@@ -106,6 +107,9 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 			return err
 		})
 		failures += len(errs)
+		for h, err := range errs {
+			failed[h] = err
+		}
 		if ctx.Err() != nil {
 			return p.abort(ctx, switched, &DeployError{Op: "push interrupted", Hosts: errs, Err: ctx.Err()})
 		}
@@ -116,7 +120,11 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 		}
 	}
 	if failures > 0 {
-		return &DeployError{Op: fmt.Sprintf("%d hosts failed their health check and were switched back", failures)}
+		// Within max_failures: the push ends, its history recorded on every
+		// host, and fails so that the hosts switched back are not missed.
+		p.finish(ctx, "failed")
+		return &DeployError{Op: fmt.Sprintf("%d of %d hosts failed and were switched back (max_failures = %s); the others run %s\nhint: fix the cause, then `plat push %s --resume` retries them",
+			failures, len(pending), orZero(ro.MaxFailures), p.rel.ID, p.env.Name), Hosts: failed}
 	}
 	return nil
 }
@@ -175,6 +183,21 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 		return fmt.Errorf("%w\nrolling back also failed: %v", cause, &DeployError{Op: "rollback", Hosts: errs})
 	}
 	return fmt.Errorf("%w\nevery switched host is back on its previous release", cause)
+}
+
+// checkConfirm refuses, before anything changes, a rollout that would
+// stop at a "confirm" pause no one can answer: a run that is not
+// interactive must pass --yes instead of failing after its first stage.
+func (p *push) checkConfirm() error {
+	ro := p.env.Rollout
+	if !ro.Confirm || p.opts.Yes || p.opts.Plan || p.e.Confirm != nil {
+		return nil
+	}
+	st, err := stages(ro.Stages, p.targets)
+	if err != nil || len(st) < 2 {
+		return nil
+	}
+	return fmt.Errorf("%w: the rollout of %s asks before each of its %d stages (pause = \"confirm\") but this run is not interactive; nothing was changed\nhint: pass --yes to roll out every stage without asking", ErrConfig, p.env.Name, len(st))
 }
 
 // pause waits between stages: a duration, or a confirmation.

@@ -12,19 +12,26 @@ import (
 // startScript starts each Procfile process of releases/<id> detached in
 // its own session (setsid: its pid is its process group), with stdio on
 // <deploy_to>/.plat/logs/<type>.log and the pid in .plat/pids/<type>.pid.
-// .profile.d scripts are sourced first, as Heroku does. Arguments after
-// the release are type/command pairs.
+// .profile.d scripts are sourced first (see sourceProfile). Arguments
+// after the release are type/command pairs.
 const startScript = `set -e
 root=$1; rel="$1/releases/$2"; sfx=$3; shift 3
 mkdir -p "$root/.plat/pids" "$root/.plat/logs"
 cd "$rel"
 while [ $# -ge 2 ]; do
   t=$1; c=$2; shift 2
-  PLAT_PROCESS=$t setsid sh -c 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
+  PLAT_PROCESS=$t setsid sh -c '` + sourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
   echo $! > "$root/.plat/pids/$t.pid$sfx"
   echo "$t $!"
 done
 `
+
+// sourceProfile sources the release's .profile.d/*.sh in the current
+// directory (the release), with HOME set to it while they run, as Heroku
+// runs them with HOME=/app: buildpacks write lines such as
+// `export PATH="$HOME/.heroku/node/bin:$PATH"`. The process itself keeps
+// the host user's HOME. It holds no single quote, so it fits in sh -c '…'.
+const sourceProfile = `plat_home=${HOME-}; HOME=$PWD; export HOME; for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; HOME=$plat_home; unset plat_home`
 
 // Start starts processes (type → command) from release id. With a
 // non-empty suffix the pid files are written as <type>.pid<suffix> (the
@@ -39,8 +46,15 @@ func Start(deployTo, id, suffix string, procs map[string]string) *platform.Comma
 
 // stopScript stops processes by pid file: TERM to the process group, wait
 // up to the drain timeout, then KILL. With type arguments only those stop.
+// The group is signalled as `kill -TERM -PGID`: dash and busybox sh reject
+// a `--` there, which would leave the leader's children running.
+// A pid file that outlived its machine (a restarted container or a rebooted
+// host) may name a process plat did not start, even this script: where
+// /proc shows a live process without PLAT_PROCESS=<type> in its initial
+// environment, the pid file is stale and nothing is killed.
 const stopScript = `root=$1; tenths=$2; sfx=$3; shift 3
 alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+` + staleFunc + `
 cd "$root/.plat/pids" 2>/dev/null || exit 0
 if [ $# -eq 0 ]; then set -- $(ls -1 | sed -n "s/\.pid$sfx\$//p"); fi
 pids=
@@ -48,7 +62,8 @@ for t in "$@"; do
   f="$t.pid$sfx"; [ -f "$f" ] || continue
   p=$(cat "$f"); rm -f "$f"
   [ -n "$p" ] || continue
-  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+  if stale "$p" "$t"; then echo "stale $t $p"; continue; fi
+  kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
   pids="$pids $p"
   echo "stopped $t $p"
 done
@@ -60,7 +75,7 @@ while [ -n "$pids" ] && [ $i -lt "$tenths" ]; do
   [ -n "$pids" ] || break
   sleep 0.1; i=$((i+1))
 done
-for p in $pids; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+for p in $pids; do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 exit 0
 `
 
@@ -83,12 +98,19 @@ func Promote(deployTo, suffix string) *platform.Command {
 	return script(promoteScript, deployTo, suffix)
 }
 
-// psScript prints one line per process: type, pid, running|dead.
-const psScript = `cd "$1/.plat/pids" 2>/dev/null || exit 0
+// staleFunc defines stale PID TYPE: true when /proc shows a live process
+// PID that plat did not start as a TYPE process (a pid reused after a
+// restart); false when it is one, or is gone, or /proc cannot tell.
+const staleFunc = `stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }`
+
+// psScript prints one line per process: type, pid, running|dead (a stale
+// pid file, see stopScript, is dead).
+const psScript = staleFunc + `
+cd "$1/.plat/pids" 2>/dev/null || exit 0
 for f in *.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f")
-  if kill -0 "$p" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$p/status"; then s=running; else s=dead; fi
+  if kill -0 "$p" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$p/status" && ! stale "$p" "${f%.pid}"; then s=running; else s=dead; fi
   echo "${f%.pid} $p $s"
 done
 `
@@ -145,8 +167,16 @@ func InRelease(deployTo, id string, argv []string) *platform.Command {
 	if id != "" {
 		rel = "releases/" + id
 	}
-	return script(`cd "$1/$2" || exit 1; shift 2; for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; exec "$@"`,
+	return script(`cd "$1/$2" || exit 1; shift 2; `+sourceProfile+`; exec "$@"`,
 		append([]string{deployTo, rel}, argv...)...)
+}
+
+// InCurrent runs argv in the current release with the .profile.d scripts
+// sourced, or in deployTo itself when no release is current yet (hooks of
+// a host's first push).
+func InCurrent(deployTo string, argv []string) *platform.Command {
+	return script(`cd "$1" || exit 1; shift; if [ -d current ]; then cd current || exit 1; `+sourceProfile+`; fi; exec "$@"`,
+		append([]string{deployTo}, argv...)...)
 }
 
 func sortedKeys(m map[string]string) []string {
