@@ -26,7 +26,8 @@ var fleetHosts = []string{"web1", "web2", "web3", "web4", "web5", "web6"}
 
 // newFleet is the notes project with its local environment grown to six
 // hosts, the given rollout block body and extra environment blocks
-// (hooks), and a fast health check (100ms interval, 10 tries).
+// (hooks), and a fast health check (every 100ms, up to 40 tries: a
+// loaded machine may take seconds to start Python).
 func newFleet(t *testing.T, rollout, extra string) *project {
 	t.Helper()
 	p := newProject(t)
@@ -44,7 +45,7 @@ func newFleet(t *testing.T, rollout, extra string) *project {
 		t.Fatalf("examples/notes/plat.hcl changed; update newFleet:\n%s", s)
 	}
 	s = strings.Replace(s, oldCluster, newCluster, 1)
-	s = strings.Replace(s, oldHealth, "interval = \"100ms\"\n    retries  = 10", 1)
+	s = strings.Replace(s, oldHealth, "interval = \"100ms\"\n    retries  = 40", 1)
 	if err := os.WriteFile(hcl, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -318,4 +319,240 @@ func TestRolloutFailingTestTaskUploadsNothing(t *testing.T) {
 		}
 	}
 	p.expectFleet(all("r1 1.0.0"))
+}
+
+func TestRolloutMaxFailuresThenResume(t *testing.T) {
+	p := newFleet(t, `    stages       = [1, "50%", "100%"]
+    max_failures = 1`, "")
+	p.mustPlat("push", "local")
+	marker := touch(t, filepath.Join(p.root, "sick"))
+	p.sickWhile(marker, "web3")
+	r := p.plat("push", "local")
+	if r.code != 1 || !strings.Contains(r.stderr, "1 of 6 hosts failed and were switched back (max_failures = 1)") ||
+		!strings.Contains(r.stderr, "web3") || !strings.Contains(r.stderr, "--resume") {
+		t.Fatalf("want exit 1 naming web3, the tolerance and --resume:\n%s", r)
+	}
+	want := all("r2 2.0.0")
+	want["web3"] = "r1 1.0.0"
+	p.expectFleet(want)
+	// Every host recorded the push: five deployed it, web3 failed it.
+	for _, h := range fleetHosts {
+		hist, _ := os.ReadFile(filepath.Join(p.hostDir(h), ".plat", "history"))
+		outcome := `"outcome":"ok"`
+		if h == "web3" {
+			outcome = `"outcome":"failed"`
+		}
+		if !strings.Contains(string(hist), `"release":"r2"`) || !strings.Contains(string(hist), outcome) {
+			t.Errorf("%s history lacks r2 with %s:\n%s", h, outcome, hist)
+		}
+	}
+	os.Remove(marker)
+	p.mustPlat("push", "local", "--resume")
+	p.expectFleet(all("r2 2.0.0"))
+}
+
+func TestRolloutHooks(t *testing.T) {
+	out := t.TempDir()
+	gate := filepath.Join(out, "frozen")
+	hookEvents := []string{"starting", "uploaded", "switched", "finished", "failed", "rolled_back"}
+	var hooks strings.Builder
+	for _, ev := range hookEvents {
+		fmt.Fprintf(&hooks, "  hook %q {\n    run = [\"sh\", \"-c\", %q]\n  }\n", ev,
+			fmt.Sprintf("env | grep ^PLAT_ | sort > %s/local-%s.env", out, ev))
+		fmt.Fprintf(&hooks, "  hook %q {\n    run = [\"sh\", \"-c\", %q]\n    on  = \"hosts\"\n  }\n", ev,
+			fmt.Sprintf("env | grep ^PLAT_ | sort > %s/$PLAT_HOST-%s.env", out, ev))
+	}
+	fmt.Fprintf(&hooks, "  hook \"starting\" {\n    run = [\"sh\", \"-c\", %q]\n  }\n",
+		fmt.Sprintf("if [ -e %s ]; then echo deploys are frozen >&2; exit 1; fi", gate))
+	p := newFleet(t, canaryRollout, hooks.String())
+
+	// check asserts which hook files the last push wrote and their PLAT_
+	// variables, then removes them.
+	check := func(ran []string, rel, prev string) {
+		t.Helper()
+		sha := strings.TrimSpace(gitOut(t, p.dir, "rev-parse", "HEAD"))
+		for _, ev := range hookEvents {
+			shouldRun := false
+			for _, x := range ran {
+				shouldRun = shouldRun || x == ev
+			}
+			for _, who := range append([]string{"local"}, fleetHosts...) {
+				b, err := os.ReadFile(filepath.Join(out, who+"-"+ev+".env"))
+				if !shouldRun {
+					if err == nil {
+						t.Errorf("hook %s (%s) ran:\n%s", ev, who, b)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("hook %s (%s) did not run: %v", ev, who, err)
+					continue
+				}
+				vars := map[string]string{}
+				for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+					k, v, _ := strings.Cut(l, "=")
+					vars[k] = v
+				}
+				want := map[string]string{"PLAT_ENV": "local", "PLAT_RELEASE": rel, "PLAT_PREVIOUS_RELEASE": prev,
+					"PLAT_HOSTS": strings.Join(fleetHosts, ","), "PLAT_GIT_SHA": sha}
+				if who != "local" {
+					want["PLAT_HOST"] = who
+				}
+				for k, v := range want {
+					if got, ok := vars[k]; !ok || got != v {
+						t.Errorf("hook %s (%s): %s=%q, want %q", ev, who, k, got, v)
+					}
+				}
+				if u := vars["PLAT_USER"]; !strings.Contains(u, "@") {
+					t.Errorf("hook %s (%s): PLAT_USER=%q, want user@machine", ev, who, u)
+				}
+				if _, ok := vars["PLAT_ERROR"]; ok != (ev == "failed" || ev == "rolled_back") {
+					t.Errorf("hook %s (%s): PLAT_ERROR set: %v", ev, who, ok)
+				}
+			}
+		}
+		ents, _ := os.ReadDir(out)
+		for _, e := range ents {
+			os.Remove(filepath.Join(out, e.Name()))
+		}
+	}
+
+	p.mustPlat("push", "local")
+	check([]string{"starting", "uploaded", "switched", "finished"}, "r1", "")
+
+	p.sickWhile(touch(t, filepath.Join(p.root, "sick")), "web1")
+	if r := p.plat("push", "local"); r.code != 1 {
+		t.Fatalf("want the canary to fail:\n%s", r)
+	}
+	check([]string{"starting", "uploaded", "failed", "rolled_back"}, "r2", "r1")
+
+	// A failing starting hook stops the push before anything is built or
+	// uploaded.
+	touch(t, gate)
+	p.write("VERSION", "3.0.0\n")
+	r := p.plat("--json", "push", "local")
+	if r.code != 1 || !strings.Contains(r.stderr, "hook starting failed; nothing was built or uploaded") || !strings.Contains(r.stdout, "deploys are frozen") {
+		t.Fatalf("want exit 1 from the starting hook:\n%s", r)
+	}
+	for _, e := range events(t, r.stdout) {
+		if e.Type == platform.EventStepStart && (e.Step == "build" || strings.HasPrefix(e.Step, "upload")) {
+			t.Errorf("the push went on after its starting hook failed: %+v", e)
+		}
+	}
+	for _, h := range fleetHosts {
+		if rs := p.releasesOn(h); strings.Join(rs, ",") != "r1,r2" {
+			t.Errorf("%s releases: %v, want [r1 r2]", h, rs)
+		}
+	}
+	p.expectFleet(all("r1 1.0.0"))
+}
+
+func gitOut(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v", args, err)
+	}
+	return string(out)
+}
+
+func TestRolloutConfirm(t *testing.T) {
+	p := newFleet(t, `    stages = [1, "50%", "100%"]
+    pause  = "confirm"`, "")
+	r := p.plat("push", "local")
+	if r.code != 2 || !strings.Contains(r.stderr, `pause = "confirm"`) || !strings.Contains(r.stderr, "not interactive") ||
+		!strings.Contains(r.stderr, "--yes") || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Fatalf("want exit 2 asking for --yes:\n%s", r)
+	}
+	for _, h := range fleetHosts {
+		if rs := p.releasesOn(h); len(rs) != 0 {
+			t.Errorf("%s has releases %v after a refused push", h, rs)
+		}
+	}
+	p.mustPlat("push", "local", "--yes")
+	p.expectFleet(all("r1 1.0.0"))
+
+	p.write("VERSION", "2.0.0\n")
+	if r := p.plat("push", "local"); r.code != 2 {
+		t.Fatalf("want exit 2:\n%s", r)
+	}
+	p.expectFleet(all("r1 1.0.0"))
+	// --plan changes nothing, so it needs no answer.
+	p.mustPlat("push", "local", "--plan")
+	p.mustPlat("push", "local", "-y")
+	p.expectFleet(all("r2 2.0.0"))
+}
+
+func TestRolloutMaxParallel(t *testing.T) {
+	p := newFleet(t, `    stages       = [2, "100%"]
+    max_parallel = 2`, "")
+	r := p.mustPlat("--json", "push", "local")
+	p.expectFleet(all("r1 1.0.0"))
+	// A host is in flight from the start of its switch to the end of its
+	// health gate; events arrive in the order they happened.
+	inFlight, most := map[string]bool{}, 0
+	for _, e := range events(t, r.stdout) {
+		switch {
+		case e.Type == platform.EventStepStart && e.Step == "switch r1":
+			inFlight[e.Host] = true
+		case e.Type == platform.EventStepEnd && e.Step == "health":
+			delete(inFlight, e.Host)
+		}
+		most = max(most, len(inFlight))
+	}
+	if most > 2 || most == 0 {
+		t.Errorf("at most %d hosts switched at once, want 1 or 2 (max_parallel = 2)", most)
+	}
+}
+
+func TestRolloutPlanGolden(t *testing.T) {
+	p := newFleet(t, `    stages       = [1, "50%", "100%"]
+    pause        = "1s"
+    max_parallel = 2
+    max_failures = "20%"
+    on_failure   = "halt"`, "")
+	first := planText(t, p.mustPlat("push", "local", "--plan").stdout, p)
+	for _, h := range fleetHosts {
+		if rs := p.releasesOn(h); len(rs) != 0 {
+			t.Errorf("--plan uploaded to %s: %v", h, rs)
+		}
+	}
+	p.mustPlat("push", "local")
+	p.write("VERSION", "2.0.0\n")
+	second := p.mustPlat("push", "local", "--plan")
+	p.expectFleet(all("r1 1.0.0"))
+	got := first + "---\n" + planText(t, second.stdout, p)
+	golden := filepath.Join("testdata", "plan.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("plan output differs from %s (run with -update if the change is intended):\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+}
+
+// planText is the plan part of push --plan's output with the commit and
+// the release size (which any edit of the example changes) replaced by
+// placeholders.
+func planText(t *testing.T, stdout string, p *project) string {
+	t.Helper()
+	i := strings.Index(stdout, "Plan for ")
+	if i < 0 {
+		t.Fatalf("no plan in:\n%s", stdout)
+	}
+	s := stdout[i:]
+	sha := strings.TrimSpace(gitOut(t, p.dir, "rev-parse", "--short=7", "HEAD"))
+	s = strings.ReplaceAll(s, sha, "<sha>")
+	return regexp.MustCompile(`(?m)^(Plan for .* files), [0-9.]+ [KMG]?i?B$`).ReplaceAllString(s, "$1, <size>")
 }
