@@ -229,6 +229,11 @@ func TestPushLocalEndToEnd(t *testing.T) {
 		t.Errorf("files that are not hard links between r1 and r2: %v, want [REVISION VERSION]", differ)
 	}
 
+	diff := p.mustPlat("diff", "local", "r1", "r2")
+	if !strings.Contains(diff.stdout, "~ VERSION") || strings.Contains(diff.stdout, "app.py") {
+		t.Errorf("diff r1 r2:\n%s", diff.stdout)
+	}
+
 	rel := p.mustPlat("releases", "local")
 	if !strings.Contains(rel.stdout, "r1") || !strings.Contains(rel.stdout, "r2 *") {
 		t.Errorf("releases:\n%s", rel.stdout)
@@ -319,4 +324,60 @@ func TestPushBadInput(t *testing.T) {
 			t.Errorf("web1 current -> %s, want releases/r1", cur)
 		}
 	})
+}
+
+func TestPrivateSettingsAreVersionedButNeverShown(t *testing.T) {
+	p := newProject(t)
+	p.mustPlat("push", "local")
+	secret := "s3cr3t-value-that-must-not-leak"
+	settings := filepath.Join(p.root, "notes-private", "local", "settings.json")
+	if err := os.WriteFile(settings, []byte(`{"greeting": "Howdy", "secret_key": "`+secret+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := p.mustPlat("push", "local", "--force")
+	if body := p.get(0, "/"); !strings.Contains(body, "Howdy") {
+		t.Fatalf("new private settings not served:\n%s", body)
+	}
+	d := p.mustPlat("diff", "local", "r1", "r2")
+	if !strings.Contains(d.stdout, "~ settings.json (private)") || strings.Contains(d.stdout, secret) {
+		t.Errorf("diff without --show-private:\n%s", d.stdout)
+	}
+	d = p.mustPlat("diff", "local", "r1", "r2", "--show-private")
+	if !strings.Contains(d.stdout, secret) {
+		t.Errorf("diff --show-private does not show the change:\n%s", d.stdout)
+	}
+	// Nothing else prints it: not the push, not its JSON events, not status.
+	js := p.mustPlat("--json", "push", "local", "--force")
+	st := p.mustPlat("status", "local", "--verify")
+	for name, out := range map[string]string{"push": r.stdout + r.stderr, "push --json": js.stdout + js.stderr, "status": st.stdout} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s output contains the secret", name)
+		}
+	}
+	// The store keeps it private.
+	err := filepath.Walk(filepath.Join(p.dir, ".plat", "store"), func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is readable by others: %v", path, info.Mode())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInitWritesAValidStarter(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("print('hi')\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("web: python3 app.py\n"), 0o644)
+	code, out, errs := runMain(t, "-C", dir, "init")
+	if code != 0 || !strings.Contains(out, "python") {
+		t.Fatalf("init: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := runMain(t, "-C", dir, "validate"); code != 0 {
+		t.Fatalf("validate the starter: %s", errs)
+	}
+	if code, _, errs := runMain(t, "-C", dir, "init"); code != 2 || !strings.Contains(errs, "already exists") {
+		t.Errorf("second init: exit %d %s", code, errs)
+	}
 }
