@@ -338,6 +338,18 @@ func TestDockerContainerStoppedDuringPush(t *testing.T) {
 	if st.code != 1 || !strings.Contains(st.stdout, "web2: machine is stopped: run `plat up laptop`") {
 		t.Errorf("status with web2 stopped:\n%s", st)
 	}
+
+	// Recovery: up starts web2 again (on a new published port); the next
+	// push takes over the lock the failed push could not release there.
+	up := l.mustPlat("up", "laptop")
+	if !strings.Contains(up.stdout, "starting container "+l.container("web2")) {
+		t.Errorf("up after the stop:\n%s", up)
+	}
+	r := l.mustPlat("push", "laptop")
+	if !strings.Contains(r.stdout, "[web2] taking over the lock left by a push that died") {
+		t.Errorf("push after up:\n%s", r.stdout)
+	}
+	servesAt(t, urls(t, r), "notes 2.0.0", "release r3")
 }
 
 func TestDockerContainerRemovedBehindPlatsBack(t *testing.T) {

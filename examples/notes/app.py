@@ -7,6 +7,7 @@ copies into each release (mode 0600), and PORT from the environment.
 import html
 import json
 import os
+import runpy
 import sqlite3
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,6 +92,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    if os.environ.get("MIGRATE_ON_START"):
+        # Hosts with a database each (the laptop's containers) migrate
+        # their own at start; migrate.py is idempotent. run_path leaves
+        # no __pycache__ in the release (status --verify would see it).
+        runpy.run_path(os.path.join(HERE, "migrate.py"))
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("BIND", "127.0.0.1")
     server = ThreadingHTTPServer((host, port), Handler)

@@ -57,6 +57,26 @@ environment "local" {
   }
 }
 
+# prod's shape and recipe on this machine: two Docker containers (plat up
+# laptop creates them from the base image `plat image build-base` makes).
+# Containers cannot share the local environment's database file, so each
+# host keeps its own in its shared/db (the linked dir) and the web process
+# applies the migrations to it at start; the migrate task still runs once
+# per push, as on dev and prod.
+environment "laptop" {
+  provider "docker" {
+    image = "plat/base:bookworm"
+  }
+  deploy_to = "/data/${env.name}/www/${app.name}"
+  env = {
+    BIND             = "0.0.0.0" # the published port reaches the container's interface
+    MIGRATE_ON_START = "1"
+  }
+  cluster "web" {
+    count = 2
+  }
+}
+
 environment "dev" {
   provider "ssh" {
     user = "deploy"
