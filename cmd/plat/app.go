@@ -230,7 +230,7 @@ func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
 	e := &engine.Engine{
 		Project:   p,
 		Providers: a.providers(p.Dir),
-		Builder:   buildpacks.New(buildpacks.Options{}),
+		Builder:   buildpacks.New(buildpacks.Options{BaseDir: p.Dir}),
 		StateDir:  filepath.Join(p.Dir, ".plat"),
 		UI:        a.ui(),
 		Log:       slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
