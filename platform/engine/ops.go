@@ -164,7 +164,61 @@ func (e *Engine) Up(ctx context.Context, envName string) ([]platform.MachineStat
 	if err != nil {
 		return nil, err
 	}
+	if err := e.startCurrent(ctx, env, prov); err != nil {
+		return resp.Machines, err
+	}
 	return resp.Machines, nil
+}
+
+// startCurrent starts the current release's Procfile processes on the
+// hosts where none runs: a machine that was stopped (plat down, a restart)
+// lost them, and `plat up` brings the environment back as it was, health
+// checked. Apps with their own restart command manage their processes.
+func (e *Engine) startCurrent(ctx context.Context, env *platform.Environment, prov platform.Provider) error {
+	if len(e.Project.App.Restart) > 0 {
+		return nil
+	}
+	ts, closeAll, err := e.targets(ctx, env, prov, nil)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		st, err := readState(ctx, t)
+		if err != nil || st.Current == "" {
+			return err
+		}
+		out, err := run(ctx, t, hostcmd.Processes(t.DeployTo))
+		if err != nil {
+			return err
+		}
+		for _, p := range hostcmd.ParseProcesses(out) {
+			if p.Running {
+				return nil
+			}
+		}
+		procs := readProcesses(ctx, t, st.Current)
+		delete(procs, "release")
+		if len(procs) == 0 {
+			return nil
+		}
+		return e.step(t.Name, "start", st.Current+" processes", func() error {
+			// Stop clears the dead generation's pid files first.
+			if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, 0, "")); err != nil {
+				return err
+			}
+			cmd := hostcmd.Start(t.DeployTo, st.Current, "", procs)
+			cmd.Env = e.baseEnv(ctx, env, t)
+			if _, err := run(ctx, t, cmd); err != nil {
+				return err
+			}
+			return e.checkHealth(ctx, t, e.health(env))
+		})
+	})
+	if len(errs) > 0 {
+		return &DeployError{Op: "start processes", Hosts: errs}
+	}
+	return nil
 }
 
 func (e *Engine) progressFn() func(host, line string) {
