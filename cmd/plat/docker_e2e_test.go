@@ -257,6 +257,21 @@ func TestDockerLaptopEndToEnd(t *testing.T) {
 	if n, running, nets := l.counts(); n != 2 || running != 0 || nets != 1 {
 		t.Errorf("after down: %d containers (%d running), %d networks; want 2 (0), 1", n, running, nets)
 	}
+	// Up after down starts the containers and the current release's
+	// processes again (the published ports are new).
+	up = l.mustPlat("up", "laptop")
+	if !strings.Contains(up.stdout, "[web2] running: start (r1 processes)") || !strings.Contains(up.stdout, "[web1] finished: start") {
+		t.Errorf("up after down did not start r1's processes:\n%s", up)
+	}
+	upURLs := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(web\d) running \(\S+ \w+ (http://127\.0\.0\.1:\d+)\)$`).FindAllStringSubmatch(up.stdout, -1) {
+		upURLs[m[1]] = m[2]
+	}
+	if len(upURLs) != 2 {
+		t.Fatalf("up printed no URLs:\n%s", up)
+	}
+	servesAt(t, upURLs, "notes 1.0.0", "release r1")
+
 	down = l.mustPlat("down", "laptop", "--destroy")
 	if !strings.Contains(down.stdout, "web1 missing") || !strings.Contains(down.stdout, "web2 missing") {
 		t.Errorf("down --destroy:\n%s", down)
