@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -132,4 +134,32 @@ type countWriter struct{ n int64 }
 func (w *countWriter) Write(p []byte) (int, error) {
 	w.n += int64(len(p))
 	return len(p), nil
+}
+
+// TestWriteStreamChecksContent: a stored object that no longer matches
+// its hash fails the stream (hosts no longer hash what they receive).
+func TestWriteStreamChecksContent(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/a.txt", []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	man, err := release.Scan(dir, release.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &release.Store{Root: t.TempDir()}
+	if err := st.AddTree(dir, man); err != nil {
+		t.Fatal(err)
+	}
+	plan := release.PlanUpload("", nil, man, nil)
+	if err := release.WriteStream(io.Discard, st, plan, nil, gzip.BestSpeed); err != nil {
+		t.Fatalf("intact store: %v", err)
+	}
+	e, _ := man.Lookup("a.txt")
+	if err := os.WriteFile(st.ObjectPath(e.Hash), []byte("HELLO\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := release.WriteStream(io.Discard, st, plan, nil, gzip.BestSpeed); err == nil || !strings.Contains(err.Error(), "a.txt") {
+		t.Fatalf("damaged store: err = %v, want an error naming a.txt", err)
+	}
 }

@@ -2,6 +2,8 @@ package release
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"sort"
@@ -120,8 +122,9 @@ type Extra struct {
 
 // WriteStream writes the gzip-compressed tar a host extracts into its new
 // release directory: directories, the content to send (read from the
-// store), symlinks, and the metadata files under .plat/. Times are fixed
-// so the same plan always gives the same bytes.
+// store and checked against its hash), symlinks, and the metadata files
+// under .plat/. Times are fixed so the same plan always gives the same
+// bytes.
 func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) (err error) {
 	gz, err := gzip.NewWriterLevel(w, level)
 	if err != nil {
@@ -161,10 +164,17 @@ func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) (er
 			f.Close()
 			return err
 		}
-		_, err = io.CopyBuffer(tw, io.LimitReader(f, e.Size), buf)
+		// Hash what is sent: the content is checked once here against
+		// the manifest, instead of by every host after extraction (the
+		// transport and gzip's CRC protect it on the way).
+		h := sha256.New()
+		_, err = io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, e.Size), buf)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", e.Path, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != e.Hash {
+			return fmt.Errorf("stream %s: stored content has hash %s, the manifest says %s (the local store is damaged: remove its objects and push again)", e.Path, got, e.Hash)
 		}
 	}
 	if err := tw.WriteHeader(hdr(".plat/", tar.TypeDir, 0o755, 0)); err != nil {
