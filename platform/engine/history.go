@@ -54,6 +54,29 @@ type hostState struct {
 }
 
 func readState(ctx context.Context, t *platform.Target) (*hostState, error) {
+	return readStateFrom(ctx, t, nil)
+}
+
+// readStateFrom reads the host's state; with known, it first asks only
+// for the current manifest's hash and takes the manifest from known (the
+// local store), reading it from the host only when known lacks it.
+func readStateFrom(ctx context.Context, t *platform.Target, known func(id, hash string) *release.Manifest) (*hostState, error) {
+	if known != nil {
+		out, err := run(ctx, t, hostcmd.StateSummary(t.DeployTo))
+		if err != nil {
+			return nil, err
+		}
+		st := &hostState{HostState: hostcmd.ParseState(out)}
+		if st.Current == "" || st.ManifestSHA256 == "" {
+			st.history = parseHistory(st.History)
+			return st, nil
+		}
+		if m := known(st.Current, st.ManifestSHA256); m != nil {
+			st.history = parseHistory(st.History)
+			st.manifest = m
+			return st, nil
+		}
+	}
 	out, err := run(ctx, t, hostcmd.State(t.DeployTo))
 	if err != nil {
 		return nil, err
@@ -113,7 +136,7 @@ func (e *Engine) Releases(ctx context.Context, envName string) ([]ReleaseRow, er
 		return nil, err
 	}
 	defer closeAll()
-	states, errs := e.readStates(ctx, ts)
+	states, errs := e.readStates(ctx, envName, ts)
 	if len(errs) > 0 {
 		return nil, &DeployError{Op: "read history", Hosts: errs}
 	}
@@ -182,11 +205,31 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 	return out
 }
 
-func (e *Engine) readStates(ctx context.Context, ts []*platform.Target) (map[string]*hostState, map[string]error) {
+// readStates reads every host's state; manifests of env's releases come
+// from the local store when it has them (each parsed once).
+func (e *Engine) readStates(ctx context.Context, env string, ts []*platform.Target) (map[string]*hostState, map[string]error) {
 	var mu sync.Mutex
 	states := map[string]*hostState{}
+	var kmu sync.Mutex
+	cache := map[string]*release.Manifest{}
+	known := func(id, hash string) *release.Manifest {
+		kmu.Lock()
+		defer kmu.Unlock()
+		k := id + " " + hash
+		if m, ok := cache[k]; ok {
+			return m
+		}
+		var m *release.Manifest
+		if rel, err := e.store().Get(env, id); err == nil && rel.ManifestHash == hash {
+			if sm, err := e.store().Manifest(env, id); err == nil && sm.Hash() == hash {
+				m = sm
+			}
+		}
+		cache[k] = m
+		return m
+	}
 	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
-		s, err := readState(ctx, t)
+		s, err := readStateFrom(ctx, t, known)
 		if err != nil {
 			return &HostError{Host: t.Name, Step: "read state", Err: err}
 		}

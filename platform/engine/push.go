@@ -115,7 +115,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	}
 	// The hosts' state is read before the build so that the starting
 	// hooks already know the release id and what each host runs.
-	states, errs := e.readStates(ctx, ts)
+	states, errs := e.readStates(ctx, env.Name, ts)
 	if len(errs) > 0 {
 		return nil, &DeployError{Op: "read host state", Hosts: errs}
 	}
@@ -277,9 +277,16 @@ func processesOf(b *platform.BuildResult, dir string) map[string]string {
 
 // unchanged reports whether every host already runs exactly this content.
 func (p *push) unchanged() bool {
+	want := p.man.Hash()
 	for _, t := range p.targets {
 		s := p.states[t.Name]
-		if s == nil || s.manifest == nil || s.manifest.Hash() != p.man.Hash() {
+		if s != nil && s.ManifestSHA256 != "" {
+			if s.ManifestSHA256 != want {
+				return false
+			}
+			continue
+		}
+		if s == nil || s.manifest == nil || s.manifest.Hash() != want {
 			return false
 		}
 	}

@@ -38,7 +38,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		return nil, err
 	}
 	defer lock.release(ctx)
-	states, errs := e.readStates(ctx, ts)
+	states, errs := e.readStates(ctx, env.Name, ts)
 	if len(errs) > 0 {
 		return nil, &DeployError{Op: "read host state", Hosts: errs}
 	}

@@ -23,7 +23,8 @@ import (
 // uploader sends one release to many hosts. Hosts whose current release is
 // the same get the same plan, so its compressed stream is made once (into
 // a temporary file) and read by each of them: a cold push to N hosts
-// compresses the release once.
+// compresses the release once. Hosts read the stream while it is being
+// written, so extraction on the hosts overlaps compression here.
 type uploader struct {
 	e   *Engine
 	rel *release.Release
@@ -32,13 +33,93 @@ type uploader struct {
 	mu      sync.Mutex
 	streams map[string]*streamFile
 	dir     string
+	writers sync.WaitGroup
 }
 
+// streamFile is a compressed stream being written to a file; readers
+// follow the writer.
 type streamFile struct {
-	once sync.Once
 	path string
-	size int64
-	err  error
+	mu   sync.Mutex
+	cond *sync.Cond
+	size int64 // bytes written so far
+	done bool
+	err  error // the writer's error
+}
+
+// grew records n more bytes written (and the end of the stream, or the
+// writer's error) and wakes the readers.
+func (sf *streamFile) grew(n int64, done bool, err error) {
+	sf.mu.Lock()
+	sf.size += n
+	sf.done = sf.done || done
+	if err != nil && sf.err == nil {
+		sf.err = err
+	}
+	sf.mu.Unlock()
+	sf.cond.Broadcast()
+}
+
+// failed returns the writer's error, if any.
+func (sf *streamFile) failed() error {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	return sf.err
+}
+
+// total returns the final size, or -1 while the stream is being written.
+func (sf *streamFile) total() int64 {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if !sf.done {
+		return -1
+	}
+	return sf.size
+}
+
+// streamReader reads a streamFile from the start, waiting for the writer
+// at the end of what is written so far.
+type streamReader struct {
+	sf  *streamFile
+	f   *os.File
+	off int64
+}
+
+func (r *streamReader) Read(b []byte) (int, error) {
+	sf := r.sf
+	sf.mu.Lock()
+	for r.off >= sf.size && !sf.done && sf.err == nil {
+		sf.cond.Wait()
+	}
+	size, done, err := sf.size, sf.done, sf.err
+	sf.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if r.off >= size && done {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > size-r.off {
+		b = b[:size-r.off]
+	}
+	n, err := r.f.ReadAt(b, r.off)
+	r.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// fileWriter reports each write to the stream's readers.
+type fileWriter struct {
+	f  *os.File
+	sf *streamFile
+}
+
+func (w *fileWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.sf.grew(int64(n), false, nil)
+	return n, err
 }
 
 func newUploader(e *Engine, rel *release.Release, man *release.Manifest) *uploader {
@@ -46,6 +127,7 @@ func newUploader(e *Engine, rel *release.Release, man *release.Manifest) *upload
 }
 
 func (u *uploader) close() {
+	u.writers.Wait()
 	if u.dir != "" {
 		os.RemoveAll(u.dir)
 	}
@@ -78,25 +160,31 @@ func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState
 		msg = fmt.Sprintf("%d files, %s", n, humanBytes(size))
 	}
 	return u.e.step(t.Name, "upload "+u.rel.ID, msg, func() error {
-		err := u.send(ctx, t, plan, linkArgs)
+		err := u.send(ctx, t, plan, baseMan, linkArgs)
+		if platform.ExitCode(err) == hostcmd.ExitManifestMismatch {
+			// The base's manifest on the host is not the one plat knows:
+			// send the new manifest whole instead of as a delta.
+			err = u.send(ctx, t, plan, nil, linkArgs)
+		}
 		if platform.ExitCode(err) == hostcmd.ExitTreeMismatch && plan.Base != "" {
 			// The base release drifted (edited or removed files on the
 			// host), so its hard links cannot be trusted: send everything.
 			u.e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: fmt.Sprintf("release %s on the host does not match its manifest; sending the whole release", plan.Base)})
-			err = u.send(ctx, t, release.PlanUpload("", nil, u.man, linkPaths), linkArgs)
+			err = u.send(ctx, t, release.PlanUpload("", nil, u.man, linkPaths), nil, linkArgs)
 		}
 		return err
 	})
 }
 
-// send runs one prepare + install round on t.
-func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.Plan, linkArgs []string) error {
+// send runs one prepare + install round on t. With deltaBase (the base
+// release's manifest) the new manifest travels as a delta against it.
+func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.Plan, deltaBase *release.Manifest, linkArgs []string) error {
 	cmd := hostcmd.Prepare(t.DeployTo, u.rel.ID, plan.Base)
 	cmd.Stdin = strings.NewReader(hostcmd.RemoveList(plan.Remove))
 	if _, err := run(ctx, t, cmd); err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
-	sf, err := u.stream(plan)
+	sf, err := u.stream(plan, deltaBase)
 	if err != nil {
 		return err
 	}
@@ -107,8 +195,11 @@ func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.P
 	defer f.Close()
 	digest := sha256.Sum256(u.man.Listing())
 	cmd = hostcmd.Finish(t.DeployTo, u.rel.ID, plan.Base, hex.EncodeToString(digest[:]), linkArgs)
-	cmd.Stdin = u.progress(ctx, t.Name, f, sf.size, len(plan.Send))
+	cmd.Stdin = u.progress(ctx, t.Name, &streamReader{sf: sf, f: f}, sf.total, len(plan.Send))
 	if _, err := run(ctx, t, cmd); err != nil {
+		if serr := sf.failed(); serr != nil {
+			return serr
+		}
 		return fmt.Errorf("install: %w", err)
 	}
 	return nil
@@ -116,49 +207,49 @@ func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.P
 
 // stream returns the compressed stream for a plan, making it once per
 // distinct plan.
-func (u *uploader) stream(plan *release.Plan) (*streamFile, error) {
-	key := planKey(plan)
+func (u *uploader) stream(plan *release.Plan, deltaBase *release.Manifest) (*streamFile, error) {
+	if plan.Base == "" {
+		deltaBase = nil
+	}
+	key := planKey(plan, deltaBase)
 	u.mu.Lock()
-	sf := u.streams[key]
-	if sf == nil {
-		sf = &streamFile{}
-		u.streams[key] = sf
+	defer u.mu.Unlock()
+	if sf := u.streams[key]; sf != nil {
+		return sf, nil
 	}
 	if u.dir == "" {
 		d, err := os.MkdirTemp(u.e.StateDir, "upload-")
 		if err != nil {
-			u.mu.Unlock()
 			return nil, err
 		}
 		u.dir = d
 	}
-	dir := u.dir
-	u.mu.Unlock()
-	sf.once.Do(func() {
-		f, err := os.CreateTemp(dir, "stream-*.tar.gz")
-		if err != nil {
-			sf.err = err
-			return
+	f, err := os.CreateTemp(u.dir, "stream-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	sf := &streamFile{path: f.Name()}
+	sf.cond = sync.NewCond(&sf.mu)
+	u.streams[key] = sf
+	extras := u.extras(plan, deltaBase)
+	u.writers.Add(1)
+	go func() {
+		defer u.writers.Done()
+		err := release.WriteStream(&fileWriter{f: f, sf: sf}, u.e.store(), plan, extras, gzip.BestSpeed)
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		defer f.Close()
-		sf.path = f.Name()
-		level := gzip.BestSpeed
-		if sf.err = release.WriteStream(f, u.e.store(), plan, u.extras(plan), level); sf.err != nil {
-			return
-		}
-		st, err := f.Stat()
-		if err != nil {
-			sf.err = err
-			return
-		}
-		sf.size = st.Size()
-	})
-	return sf, sf.err
+		sf.grew(0, true, err)
+	}()
+	return sf, nil
 }
 
-func planKey(p *release.Plan) string {
+func planKey(p *release.Plan, deltaBase *release.Manifest) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "base %s\n", p.Base)
+	if deltaBase != nil {
+		fmt.Fprintf(h, "delta %s\n", deltaBase.Hash())
+	}
 	for _, e := range p.Send {
 		fmt.Fprintf(h, "s %s %s\n", e.Hash, e.Path)
 	}
@@ -171,31 +262,67 @@ func planKey(p *release.Plan) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// extras are the release's metadata files under .plat/.
-func (u *uploader) extras(plan *release.Plan) []release.Extra {
-	sent := map[string]bool{}
-	for _, e := range plan.Send {
-		sent[e.Path] = true
-	}
+// extras are the release's metadata files under .plat/. The manifest goes
+// whole, or as a delta against deltaBase (the base release's manifest,
+// which the host has): an incremental push then sends a few lines, not
+// the whole manifest. Hosts derive sha256sums from the manifest.
+func (u *uploader) extras(plan *release.Plan, deltaBase *release.Manifest) []release.Extra {
 	var links strings.Builder
 	for _, l := range plan.Links {
 		fmt.Fprintf(&links, "%s\t%s\n", l[0], l[1])
 	}
 	meta, _ := json.MarshalIndent(u.rel, "", "  ")
-	return []release.Extra{
-		{Name: "manifest", Data: u.man.Bytes()},
-		{Name: "sha256sums", Data: u.man.SHA256Sums(nil)},
-		{Name: "uploaded.sha256", Data: u.man.SHA256Sums(func(e release.Entry) bool { return sent[e.Path] })},
+	out := []release.Extra{
 		{Name: "links", Data: []byte(links.String())},
 		{Name: "release.json", Data: append(meta, '\n')},
 	}
+	if deltaBase == nil {
+		return append(out, release.Extra{Name: "manifest", Data: u.man.Bytes()})
+	}
+	drop, add := manifestDelta(deltaBase, u.man)
+	return append(out,
+		release.Extra{Name: "manifest.drop", Data: drop},
+		release.Extra{Name: "manifest.add", Data: add},
+		release.Extra{Name: "manifest.sha256", Data: []byte(u.man.Hash() + "  .plat/manifest\n")})
 }
 
-// progress reports bytes sent as EventProgress, at most every 200ms.
-func (u *uploader) progress(ctx context.Context, host string, r io.Reader, total int64, files int) io.Reader {
+// manifestDelta returns the lines of old's text form that new lacks, and
+// the lines of new's that old lacks (hostcmd's finish script rebuilds new
+// from old with them).
+func manifestDelta(old, new *release.Manifest) (drop, add []byte) {
+	ol := strings.SplitAfter(string(old.Bytes()), "\n")
+	nl := strings.SplitAfter(string(new.Bytes()), "\n")
+	// One line per entry, in entry order.
+	i, j := 0, 0
+	for i < len(old.Entries) || j < len(new.Entries) {
+		switch {
+		case j >= len(new.Entries) || (i < len(old.Entries) && old.Entries[i].Path < new.Entries[j].Path):
+			drop = append(drop, ol[i]...)
+			i++
+		case i >= len(old.Entries) || new.Entries[j].Path < old.Entries[i].Path:
+			add = append(add, nl[j]...)
+			j++
+		default:
+			if ol[i] != nl[j] {
+				drop = append(drop, ol[i]...)
+				add = append(add, nl[j]...)
+			}
+			i++
+			j++
+		}
+	}
+	return drop, add
+}
+
+// progress reports bytes sent as EventProgress, at most every 200ms; total
+// is -1 while the stream is still being written.
+func (u *uploader) progress(ctx context.Context, host string, r io.Reader, total func() int64, files int) io.Reader {
 	return &progressReader{r: r, fn: func(n int64, final bool) {
-		u.e.emit(platform.Event{Type: platform.EventProgress, Host: host, Step: "upload " + u.rel.ID, Bytes: n, Files: files,
-			Message: fmt.Sprintf("%s/%s", humanBytes(n), humanBytes(total))})
+		msg := humanBytes(n)
+		if t := total(); t >= 0 {
+			msg += "/" + humanBytes(t)
+		}
+		u.e.emit(platform.Event{Type: platform.EventProgress, Host: host, Step: "upload " + u.rel.ID, Bytes: n, Files: files, Message: msg})
 	}}
 }
 

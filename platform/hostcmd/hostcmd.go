@@ -26,6 +26,10 @@ func script(s string, args ...string) *platform.Command {
 //	<lines of .plat/history>
 //	--- manifest
 //	<manifest of the current release>
+//
+// With $2 = "hash" the last section is "--- manifest-sha256" and the
+// manifest's SHA-256 instead: a pusher that has the manifest in its local
+// store need not read 100 bytes per file from every host.
 const stateScript = `cd "$1" 2>/dev/null || { echo "current -"; echo "releases"; exit 0; }
 cur=$(readlink current 2>/dev/null || true)
 cur=${cur#releases/}
@@ -35,6 +39,11 @@ for d in releases/r*; do [ -d "$d" ] && printf ' %s' "${d#releases/}"; done
 echo
 echo '--- history'
 cat .plat/history 2>/dev/null || true
+if [ "$2" = hash ]; then
+  echo '--- manifest-sha256'
+  if [ -n "$cur" ] && s=$(sha256sum < "releases/$cur/.plat/manifest" 2>/dev/null); then echo "${s%% *}"; fi
+  exit 0
+fi
 echo '--- manifest'
 if [ -n "$cur" ]; then cat "releases/$cur/.plat/manifest" 2>/dev/null || true; fi
 `
@@ -43,12 +52,18 @@ if [ -n "$cur" ]; then cat "releases/$cur/.plat/manifest" 2>/dev/null || true; f
 // current manifest.
 func State(deployTo string) *platform.Command { return script(stateScript, deployTo) }
 
+// StateSummary is State with the manifest's SHA-256 in place of the
+// manifest (HostState.ManifestSHA256).
+func StateSummary(deployTo string) *platform.Command { return script(stateScript, deployTo, "hash") }
+
 // HostState is State's output, parsed.
 type HostState struct {
 	Current  string
 	Releases []string
 	History  []string
 	Manifest string
+	// ManifestSHA256 is set by StateSummary's output.
+	ManifestSHA256 string
 }
 
 // ParseState parses State's output.
@@ -66,6 +81,9 @@ func ParseState(out string) HostState {
 		case l == "--- manifest":
 			section = "manifest"
 			continue
+		case l == "--- manifest-sha256":
+			section = "manifest-sha256"
+			continue
 		}
 		switch section {
 		case "":
@@ -81,6 +99,10 @@ func ParseState(out string) HostState {
 			}
 		case "manifest":
 			man.WriteString(line)
+		case "manifest-sha256":
+			if l != "" {
+				st.ManifestSHA256 = l
+			}
 		}
 	}
 	st.History = hist
@@ -122,10 +144,14 @@ func RemoveList(paths []string) string {
 }
 
 // finishScript extracts the upload stream into the temp dir, links content
-// the base has under other paths, verifies the sent files' hashes and the
-// whole tree's listing digest, links shared dirs and files, then renames
+// the base has under other paths, verifies the whole tree's listing digest
+// (plat checked the sent content's hashes while streaming it; SSH and
+// gzip's CRC protect it on the way, so hosts do not hash it again), links shared dirs and files, then renames
 // the temp dir into place. Nothing outside releases/.<id>.tmp changes until
-// the final rename, so a failure leaves the host as it was.
+// the final rename, so a failure leaves the host as it was. The manifest
+// arrives whole or as a delta against the base's (manifest.drop,
+// manifest.add and the expected manifest.sha256); sha256sums is derived
+// from it.
 const finishScript = `set -e
 cd "$1"
 id=$2; base=$3; want=$4; shift 4
@@ -133,14 +159,18 @@ tmp="releases/.$id.tmp"
 [ -d "$tmp" ] || { echo "plat: $tmp is missing (prepare did not run)" >&2; exit 1; }
 tar -xzpf - -C "$tmp"
 cd "$tmp"
+if [ ! -f .plat/manifest ] && [ -f .plat/manifest.add ]; then
+  # The manifest came as a delta against the base release's.
+  grep -v -x -F -f .plat/manifest.drop "../$base/.plat/manifest" | cat - .plat/manifest.add | LC_ALL=C sort -t ' ' -k 5 > .plat/manifest
+  sha256sum --quiet --status -c .plat/manifest.sha256 || { echo "plat: the manifest rebuilt from $base does not match" >&2; exit 5; }
+  rm -f .plat/manifest.drop .plat/manifest.add .plat/manifest.sha256
+fi
+sed -n 's/^[fp] [0-7]* [0-9]* \([0-9a-f]*\) /\1  .\//p' .plat/manifest > .plat/sha256sums
 if [ -s .plat/links ]; then
   while IFS='	' read -r src dst; do
     mkdir -p "$(dirname "./$dst")"
     ln -f "../$base/$src" "./$dst"
   done < .plat/links
-fi
-if [ -s .plat/uploaded.sha256 ]; then
-  sha256sum --quiet --strict -c .plat/uploaded.sha256 >&2 || { echo "plat: uploaded content does not match the manifest" >&2; exit 1; }
 fi
 got=$( { find . -path ./.plat -prune -o -type f -exec stat -c 'f %a %s %n' {} + ; find . -path ./.plat -prune -o -type l -exec stat -c 'l 777 %s %n' {} + ; } | LC_ALL=C sort | sha256sum)
 got=${got%% *}
@@ -171,6 +201,10 @@ func Finish(deployTo, id, base, digest string, linked []string) *platform.Comman
 // ExitTreeMismatch is Finish's exit code for a release tree whose listing
 // does not match the manifest.
 const ExitTreeMismatch = 4
+
+// ExitManifestMismatch is Finish's exit code when the manifest rebuilt
+// from the base release's and a delta does not have the expected hash.
+const ExitManifestMismatch = 5
 
 // Linked returns Finish's shared-link arguments.
 func Linked(dirs, files []string) []string {
