@@ -405,6 +405,66 @@ func runLocal(ctx context.Context, dir string, env []string, argv []string, w io
 	return nil
 }
 
+// sourceKey identifies a build's inputs when the source is the project's
+// git repository: the commit, where the app is in it, the buildpacks, the
+// build tasks, the config and the private settings. Pushing inputs whose
+// release every host already runs is up to date without a build, as
+// pushing the same commit to Heroku is (--force rebuilds). It returns ""
+// when there is no such key (a remote or plain-directory source) and the
+// commit the key names.
+func (e *Engine) sourceKey(ctx context.Context, env *platform.Environment, ref string) (key, sha string) {
+	app := e.Project.App
+	if app.Source.Git != "" {
+		return "", ""
+	}
+	top, err := git(ctx, e.Project.Dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", ""
+	}
+	repo := strings.TrimSpace(top)
+	if ref == "" {
+		ref = "HEAD"
+	}
+	out, err := git(ctx, repo, "rev-parse", "--verify", ref+"^{commit}")
+	if err != nil {
+		return "", ""
+	}
+	sha = strings.TrimSpace(out)
+	h := sha256.New()
+	rel, _ := filepath.Rel(repo, e.Project.Dir)
+	fmt.Fprintf(h, "plat source key 1\ncommit %s\ndir %s\nsource dir %s\nbuildpacks %q\nconfig %s\n",
+		sha, filepath.ToSlash(rel), app.Source.Dir, app.Buildpacks, configHash(app, env))
+	for _, t := range app.Tasks {
+		if t.When == platform.PhaseBuild {
+			fmt.Fprintf(h, "task %s %q\n", t.Name, t.Run)
+		}
+	}
+	if env.Private != "" {
+		err := filepath.WalkDir(env.Private, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != env.Private && vcsDirs[d.Name()] && d.IsDir() {
+				return filepath.SkipDir
+			}
+			if !d.Type().IsRegular() || vcsDirs[d.Name()] {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			r, _ := filepath.Rel(env.Private, p)
+			fmt.Fprintf(h, "private %s %x\n", filepath.ToSlash(r), sha256.Sum256(b))
+			return nil
+		})
+		if err != nil {
+			return "", ""
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), sha
+}
+
 // configHash identifies the environment settings that shape a release.
 func configHash(app *platform.App, env *platform.Environment) string {
 	h := sha256.New()

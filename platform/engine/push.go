@@ -97,6 +97,24 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		defer lock.release(ctx)
 	}
 
+	// The same inputs as the release every host runs: nothing to build.
+	var states map[string]*hostState
+	key, keySHA := "", ""
+	if !opts.Resume && !opts.Plan {
+		key, keySHA = e.sourceKey(ctx, env, opts.Ref)
+	}
+	if key != "" && !opts.Force {
+		st, errs := e.readStates(ctx, env.Name, ts)
+		if len(errs) > 0 {
+			return nil, &DeployError{Op: "read host state", Hosts: errs}
+		}
+		if id := p.runsSource(st, key); id != "" {
+			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s, built from commit %s with the same settings); use --force to build and push anyway", id, short(keySHA))})
+			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
+		}
+		states = st
+	}
+
 	work, err := os.MkdirTemp(filepath.Join(e.StateDir), "build-")
 	if err != nil {
 		if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
@@ -115,15 +133,21 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	}
 	// The hosts' state is read before the build so that the starting
 	// hooks already know the release id and what each host runs.
-	states, errs := e.readStates(ctx, env.Name, ts)
-	if len(errs) > 0 {
-		return nil, &DeployError{Op: "read host state", Hosts: errs}
+	if states == nil {
+		var errs map[string]error
+		states, errs = e.readStates(ctx, env.Name, ts)
+		if len(errs) > 0 {
+			return nil, &DeployError{Op: "read host state", Hosts: errs}
+		}
 	}
 	p.states = states
 	if !opts.Resume {
 		if err := p.build(ctx, work); err != nil {
 			p.fail(ctx, err)
 			return nil, err
+		}
+		if key != "" && p.rel.GitSHA == keySHA {
+			p.rel.SourceKey = key
 		}
 		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
@@ -273,6 +297,28 @@ func processesOf(b *platform.BuildResult, dir string) map[string]string {
 	defer f.Close()
 	procs, _ := parseProcfile(f)
 	return procs
+}
+
+// runsSource returns the release every host runs if it was built from
+// inputs with this source key (per the local store), or "".
+func (p *push) runsSource(states map[string]*hostState, key string) string {
+	id := ""
+	for _, t := range p.targets {
+		s := states[t.Name]
+		if s == nil || s.Current == "" || (id != "" && s.Current != id) {
+			return ""
+		}
+		id = s.Current
+		hash := s.ManifestSHA256
+		if hash == "" && s.manifest != nil {
+			hash = s.manifest.Hash()
+		}
+		rel, err := p.e.store().Get(p.env.Name, id)
+		if err != nil || rel.SourceKey != key || hash == "" || rel.ManifestHash != hash {
+			return ""
+		}
+	}
+	return id
 }
 
 // unchanged reports whether every host already runs exactly this content.

@@ -31,8 +31,12 @@ type Release struct {
 	Buildpacks   []string          `json:"buildpacks,omitempty"`
 	Processes    map[string]string `json:"processes,omitempty"`
 	ConfigHash   string            `json:"config_hash,omitempty"`
-	Files        int               `json:"files"`
-	Size         int64             `json:"size"`
+	// SourceKey identifies the build's inputs (commit, buildpacks, build
+	// tasks, config, private settings): a push whose inputs match the
+	// release every host runs has nothing to do, without building.
+	SourceKey string `json:"source_key,omitempty"`
+	Files     int    `json:"files"`
+	Size      int64  `json:"size"`
 }
 
 // Num returns the numeric part of a release id ("r42" → 42), or 0.
