@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/plat-sh/plat/platform"
 )
 
 // herokuStep runs a Heroku classic (v2) buildpack from a path or git URL.
@@ -153,7 +155,7 @@ func parseRelease(data []byte) (*releaseInfo, error) {
 		return nil, fmt.Errorf("parse bin/release output: %w", err)
 	}
 	for t := range rel.DefaultProcessTypes {
-		if !processTypeRE.MatchString(t) {
+		if !platform.ValidProcessType(t) {
 			return nil, fmt.Errorf("parse bin/release output: process type %q is not letters, digits, - and _", t)
 		}
 	}

@@ -295,7 +295,7 @@ func processesOf(b *platform.BuildResult, dir string) map[string]string {
 		return nil
 	}
 	defer f.Close()
-	procs, _ := parseProcfile(f)
+	procs, _ := platform.ParseProcfile(f)
 	return procs
 }
 

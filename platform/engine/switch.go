@@ -313,7 +313,7 @@ func readProcesses(ctx context.Context, t *platform.Target, id string) map[strin
 	if err != nil {
 		return nil
 	}
-	procs, _ := parseProcfile(strings.NewReader(out))
+	procs, _ := platform.ParseProcfile(strings.NewReader(out))
 	return procs
 }
 
