@@ -69,6 +69,7 @@ func run(ctx context.Context) error {
 	profile := flag.String("profile", "", "write a CPU profile of every plat run into `DIR`")
 	netns := flag.Bool("netns", true, "run the fleet, plat and rsync in their own network namespace, so the loopback counters see only their traffic")
 	platBin := flag.String("plat", "", "plat binary to measure (default: build ./cmd/plat)")
+	commit := flag.String("commit", "", "plat commit to name in the report (default: git rev-parse HEAD, noting uncommitted changes)")
 	flag.Parse()
 
 	var ns []int
@@ -114,7 +115,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+	if *commit != "" {
+		rep.Commit = *commit
+	} else if c, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
 		rep.Commit = strings.TrimSpace(string(c))
 		if st, _ := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no", "--", "platform", "cmd", "providers").Output(); len(bytes.TrimSpace(st)) > 0 {
 			rep.Commit += " (with uncommitted changes)"
