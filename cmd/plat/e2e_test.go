@@ -305,14 +305,17 @@ func TestPushBadInput(t *testing.T) {
 	t.Run("health check never passes", func(t *testing.T) {
 		hcl := filepath.Join(p.dir, "plat.hcl")
 		orig, _ := os.ReadFile(hcl)
-		fast := strings.Replace(string(orig), "retries  = 20", "retries  = 3", 1)
+		// Few enough tries to fail fast on a 503, enough for the previous
+		// release to start again on a loaded machine when switched back.
+		fast := strings.Replace(string(orig), "retries  = 20", "retries  = 8", 1)
 		if err := os.WriteFile(hcl, []byte(fast), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		app, _ := os.ReadFile(filepath.Join(p.dir, "app.py"))
 		p.write("app.py", strings.Replace(string(app), `return self.send(200, "text/plain", b"ok\n")`, `return self.send(503, "text/plain", b"sick\n")`, 1))
 		r := p.plat("push", "local")
-		if r.code != 1 || !strings.Contains(r.stderr, "health check failed") || !strings.Contains(r.stderr, "web1") {
+		if r.code != 1 || !strings.Contains(r.stderr, "health check failed") || !strings.Contains(r.stderr, "web1") ||
+			!strings.Contains(r.stderr, "last lines of the web process's log") || !strings.Contains(r.stderr, "GET /healthz") {
 			t.Fatalf("want exit 1 naming the host and the health check:\n%s", r)
 		}
 		for i := 0; i < 2; i++ {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,7 +252,11 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	})
 	if err == nil {
 		err = e.step(t.Name, "health", healthLabel(e.health(p.env)), func() error {
-			return e.checkHealth(ctx, t, e.health(p.env))
+			err := e.checkHealth(ctx, t, e.health(p.env))
+			if err != nil && ctx.Err() == nil {
+				err = withLogTail(ctx, t, err)
+			}
+			return err
 		})
 	}
 	if err == nil {
@@ -326,7 +332,13 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	if drain <= 0 {
 		drain = 10 * time.Second
 	}
+	// A copy: procs may be the release's own map, shared by the hosts
+	// switching in parallel.
+	procs = maps.Clone(procs)
 	delete(procs, "release")
+	if len(app.Restart) == 0 && procs["web"] != "" && env.Rollout.Restart == platform.RestartOverlap {
+		return e.activateOverlap(ctx, t, env, id, penv, procs, drain)
+	}
 	if len(app.Restart) == 0 && len(procs) > 0 {
 		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "")); err != nil {
 			return fmt.Errorf("stop processes: %w", err)
@@ -352,6 +364,86 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 		return fmt.Errorf("start processes: %w", err)
 	}
 	return nil
+}
+
+// nextSuffix marks the pid files of the web generation that starts next
+// to the running one during an overlapping restart.
+const nextSuffix = ".next"
+
+// activateOverlap is activate for restart = "overlap": the new web process
+// starts while the old one still serves, on the same port (the app sets
+// SO_REUSEPORT); once it listens, the old one gets TERM and the drain
+// timeout to finish its requests, and the new generation's pid files
+// replace the old. Other process types hold no port: they stop before the
+// switch and start after it, as with stop-start. If the new web process
+// never listens, it is stopped and the old one keeps serving.
+func (e *Engine) activateOverlap(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv, procs map[string]string, drain time.Duration) error {
+	others := maps.Clone(procs)
+	delete(others, "web")
+	var types []string
+	for k := range others {
+		types = append(types, k)
+	}
+	sort.Strings(types)
+	// A generation left by an interrupted restart goes first.
+	if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, nextSuffix, "web")); err != nil {
+		return fmt.Errorf("stop processes: %w", err)
+	}
+	if len(types) > 0 {
+		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "", types...)); err != nil {
+			return fmt.Errorf("stop processes: %w", err)
+		}
+	}
+	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
+		return fmt.Errorf("switch: %w", err)
+	}
+	cmd := hostcmd.Start(t.DeployTo, id, nextSuffix, map[string]string{"web": procs["web"]})
+	cmd.Env = penv
+	if _, err := run(ctx, t, cmd); err != nil {
+		return fmt.Errorf("start web process: %w", err)
+	}
+	_, err := run(ctx, t, hostcmd.WaitListen(t.DeployTo, "web", nextSuffix, t.Port, listenTimeout(e.health(env))))
+	switch code := platform.ExitCode(err); {
+	case err == nil:
+	case code == hostcmd.ExitListenUnknown:
+		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "restart = \"overlap\": this host has no /proc/net/tcp to tell when the new web process listens; stopping the old one now"})
+	default:
+		_, _ = run(context.WithoutCancel(ctx), t, hostcmd.Stop(t.DeployTo, drain, nextSuffix, "web"))
+		return fmt.Errorf("start web process next to the running one (restart = \"overlap\": the app must allow SO_REUSEPORT on its port): %w", err)
+	}
+	if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "", "web")); err != nil {
+		return fmt.Errorf("stop the old web process: %w", err)
+	}
+	if _, err := run(ctx, t, hostcmd.Promote(t.DeployTo, nextSuffix)); err != nil {
+		return fmt.Errorf("promote the new web process: %w", err)
+	}
+	if len(others) > 0 {
+		cmd := hostcmd.Start(t.DeployTo, id, "", others)
+		cmd.Env = penv
+		if _, err := run(ctx, t, cmd); err != nil {
+			return fmt.Errorf("start processes: %w", err)
+		}
+	}
+	return nil
+}
+
+// listenTimeout is how long a new web process may take to listen: as long
+// as its health check may take to pass.
+func listenTimeout(h *platform.HealthCheck) time.Duration {
+	if h == nil {
+		return 30 * time.Second
+	}
+	interval, retries, timeout := h.Interval, h.Retries, h.Timeout
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	if retries <= 0 {
+		retries = 20
+	}
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return time.Duration(retries)*interval + timeout
 }
 
 // health returns the gate: the rollout's health block, else the app's.
@@ -473,4 +565,16 @@ func (e *Engine) probe(ctx context.Context, t *platform.Target, h *platform.Heal
 		}
 		return nil
 	}
+}
+
+// withLogTail adds the last lines of the web process's log to a failed
+// health check, so the reason ("Address already in use", a traceback) is
+// on the screen rather than only "connection refused".
+func withLogTail(ctx context.Context, t *platform.Target, err error) error {
+	out, lerr := run(ctx, t, hostcmd.Logs(t.DeployTo, 5, false, "web"))
+	out = strings.TrimSpace(out)
+	if lerr != nil || out == "" {
+		return err
+	}
+	return fmt.Errorf("%w\nlast lines of the web process's log:\n%s", err, out)
 }

@@ -45,7 +45,8 @@ func Start(deployTo, id, suffix string, procs map[string]string) *platform.Comma
 }
 
 // stopScript stops processes by pid file: TERM to the process group, wait
-// up to the drain timeout, then KILL. With type arguments only those stop.
+// up to the drain timeout for the leader to exit, then KILL whatever is
+// left of the group. With type arguments only those stop.
 // The group is signalled as `kill -TERM -PGID`: dash and busybox sh reject
 // a `--` there, which would leave the leader's children running.
 // A pid file that outlived its machine (a restarted container or a rebooted
@@ -58,6 +59,7 @@ alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || retu
 cd "$root/.plat/pids" 2>/dev/null || exit 0
 if [ $# -eq 0 ]; then set -- $(ls -1 | sed -n "s/\.pid$sfx\$//p"); fi
 pids=
+groups=
 for t in "$@"; do
   f="$t.pid$sfx"; [ -f "$f" ] || continue
   p=$(cat "$f"); rm -f "$f"
@@ -65,6 +67,7 @@ for t in "$@"; do
   if stale "$p" "$t"; then echo "stale $t $p"; continue; fi
   kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
   pids="$pids $p"
+  groups="$groups $p"
   echo "stopped $t $p"
 done
 i=0
@@ -75,7 +78,10 @@ while [ -n "$pids" ] && [ $i -lt "$tenths" ]; do
   [ -n "$pids" ] || break
   sleep 0.1; i=$((i+1))
 done
-for p in $pids; do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+# The leaders are gone (or out of time): KILL what is left of their groups
+# too, children that ignored TERM included, so nothing keeps the port.
+for p in $groups; do kill -KILL "-$p" 2>/dev/null || true; done
+for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
 exit 0
 `
 
