@@ -70,7 +70,9 @@ func TestScanRejectsNewlines(t *testing.T) {
 	}
 }
 
-func entry(path, hash string) Entry { return Entry{Path: path, Kind: KindFile, Mode: 0o644, Size: 1, Hash: hash} }
+func entry(path, hash string) Entry {
+	return Entry{Path: path, Kind: KindFile, Mode: 0o644, Size: 1, Hash: hash}
+}
 
 func TestDiffAndPlan(t *testing.T) {
 	base := &Manifest{Entries: []Entry{entry("a", "h1"), entry("b", "h2"), entry("c", "h3"), {Path: "d", Kind: KindDir, Mode: 0o755, Hash: "-"}, entry("d/x", "h4")}}
