@@ -12,6 +12,8 @@ import (
 // docker provider, on the local Docker Engine, from the locally built sshd
 // image), pushes the example, changes it, rolls back and destroys it.
 func TestPushVagrant(t *testing.T) {
+	// Mostly waiting on vagrant and the daemon: overlap with the others.
+	t.Parallel()
 	if _, err := exec.LookPath("vagrant"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("vagrant is needed in CI (apt-get install vagrant): %v", err)
