@@ -230,6 +230,7 @@ func rolloutFields(r platform.Rollout) [][2]string {
 		{"on_failure", orDash(r.OnFailure)},
 		{"max_failures", maxFail},
 		{"drain_timeout", durString(r.DrainTimeout)},
+		{"restart", orDash(r.Restart)},
 		{"health", healthString(r.Health)},
 	}
 }

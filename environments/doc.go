@@ -55,7 +55,8 @@
 // keep_releases 5; processes "plat"; deploy_to "/srv/<app>" for every
 // provider but local (which keeps hosts under .plat/local and leaves
 // deploy_to empty unless set); rollout: one stage "100%", on_failure
-// "rollback", health = the app's health check (a health block inside
+// "rollback", restart "stop-start" (or "overlap": see
+// platform.RestartOverlap), health = the app's health check (a health block inside
 // rollout is a complete check of its own, not merged with the app's);
 // health checks: timeout 5s, interval 500ms, 20 retries. When the last
 // rollout stage is not "100%", a final "100%" stage is appended. A hook

@@ -15,6 +15,7 @@ var rolloutSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "stages"}, {Name: "pause"}, {Name: "max_parallel"},
 		{Name: "on_failure"}, {Name: "max_failures"}, {Name: "drain_timeout"},
+		{Name: "restart"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "health"}},
 }
@@ -34,7 +35,7 @@ var hookEvents = []string{
 // decodeRollout decodes the (at most one) rollout block, or returns the
 // default policy.
 func (l *loader) decodeRollout(blocks []*hcl.Block, sc scope) platform.Rollout {
-	r := platform.Rollout{Stages: []string{allStages}, OnFailure: platform.OnFailureRollback}
+	r := platform.Rollout{Stages: []string{allStages}, OnFailure: platform.OnFailureRollback, Restart: platform.RestartStopStart}
 	if l.appHealth != nil {
 		h := *l.appHealth
 		r.Health = &h
@@ -81,6 +82,11 @@ func (l *loader) decodeRollout(blocks []*hcl.Block, sc scope) platform.Rollout {
 	}
 	if at := a["drain_timeout"]; at != nil {
 		r.DrainTimeout, _ = l.duration(at, sc)
+	}
+	if at := a["restart"]; at != nil {
+		if s, ok := l.oneOf(at, sc, "Invalid restart", platform.RestartStopStart, platform.RestartOverlap); ok {
+			r.Restart = s
+		}
 	}
 	for i, hb := range content.Blocks {
 		if i > 0 {

@@ -238,12 +238,23 @@ type Rollout struct {
 	MaxFailures  string // count or percentage; "" is 0
 	Health       *HealthCheck
 	DrainTimeout time.Duration
+	// Restart is how plat restarts the web process on a switch:
+	// RestartStopStart (the default: stop the old, start the new) or
+	// RestartOverlap (start the new next to the old on the same port, stop
+	// the old once the new listens: the app must allow SO_REUSEPORT).
+	Restart string
 }
 
 // Failure policies.
 const (
 	OnFailureRollback = "rollback"
 	OnFailureHalt     = "halt"
+)
+
+// Restart policies of the web process.
+const (
+	RestartStopStart = "stop-start"
+	RestartOverlap   = "overlap"
 )
 
 // HookEvent is a point in a push where hooks run.
