@@ -1,15 +1,20 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/plat-sh/plat/platform"
 )
@@ -555,4 +560,108 @@ func planText(t *testing.T, stdout string, p *project) string {
 	sha := strings.TrimSpace(gitOut(t, p.dir, "rev-parse", "--short=7", "HEAD"))
 	s = strings.ReplaceAll(s, sha, "<sha>")
 	return regexp.MustCompile(`(?m)^(Plan for .* files), [0-9.]+ [KMG]?i?B$`).ReplaceAllString(s, "$1, <size>")
+}
+
+// hammer requests host i's index page in a loop until stop is closed and
+// reports what it saw.
+type hammerResult struct {
+	requests, refused, otherErrors int
+	releases                       map[string]bool
+	firstError                     string
+}
+
+func (p *project) hammer(i int, stop <-chan struct{}) <-chan hammerResult {
+	done := make(chan hammerResult, 1)
+	go func() {
+		res := hammerResult{releases: map[string]bool{}}
+		c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		re := regexp.MustCompile(`release (r[0-9]+) on`)
+		for {
+			select {
+			case <-stop:
+				done <- res
+				return
+			default:
+			}
+			res.requests++
+			resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", p.port+i))
+			if err != nil {
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					res.refused++
+				} else {
+					res.otherErrors++
+				}
+				if res.firstError == "" {
+					res.firstError = err.Error()
+				}
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := re.FindSubmatch(b); m != nil {
+				res.releases[string(m[1])] = true
+			}
+		}
+	}()
+	return done
+}
+
+func TestRolloutOverlapRestart(t *testing.T) {
+	p := newFleet(t, `    restart       = "overlap"
+    drain_timeout = "5s"`, "")
+	p.mustPlat("push", "local")
+	p.expectFleet(all("r1 1.0.0"))
+	pidFile := filepath.Join(p.hostDir("web1"), ".plat", "pids", "web.pid")
+	oldPid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p.write("VERSION", "2.0.0\n")
+	stop := make(chan struct{})
+	seen := p.hammer(0, stop)
+	r := p.plat("push", "local")
+	close(stop)
+	res := <-seen
+	if r.code != 0 {
+		t.Fatalf("push: %s", r)
+	}
+	t.Logf("%d requests during the push: %d refused, %d other errors (%s); releases seen %v",
+		res.requests, res.refused, res.otherErrors, res.firstError, res.releases)
+	if res.refused > 0 {
+		t.Errorf("%d of %d requests to web1 were refused during an overlapping restart (first: %s)", res.refused, res.requests, res.firstError)
+	}
+	if !res.releases["r1"] || !res.releases["r2"] {
+		t.Errorf("the request loop did not span the restart: releases seen %v", res.releases)
+	}
+	p.expectFleet(all("r2 2.0.0"))
+	// One web process per host, the new one; the old generation is gone.
+	newPid, _ := os.ReadFile(pidFile)
+	if strings.TrimSpace(string(newPid)) == strings.TrimSpace(string(oldPid)) {
+		t.Errorf("web.pid still names the old process %s", oldPid)
+	}
+	if _, err := os.Stat(pidFile + ".next"); err == nil {
+		t.Errorf("the new generation's pid file was not promoted")
+	}
+	var pid int
+	fmt.Sscan(string(oldPid), &pid)
+	if pid > 0 && syscall.Kill(pid, 0) == nil {
+		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); !strings.Contains(string(st), "zombie") {
+			t.Errorf("the old web process %d still runs", pid)
+		}
+	}
+
+	// An app that cannot share its port: the new process dies, the old
+	// one never stopped serving, and the host is switched back.
+	b, _ := os.ReadFile(filepath.Join(p.dir, "app.py"))
+	noReuse := strings.Replace(string(b), "socket.SO_REUSEPORT, 1)", "socket.SO_REUSEPORT, 0)", 1)
+	if noReuse == string(b) {
+		t.Fatal("examples/notes/app.py no longer sets SO_REUSEPORT; update this test")
+	}
+	p.write("app.py", noReuse)
+	r = p.plat("push", "local")
+	if r.code != 1 || !strings.Contains(r.stderr, "SO_REUSEPORT") || !strings.Contains(r.stderr, "web1") {
+		t.Fatalf("want exit 1 naming web1 and SO_REUSEPORT:\n%s", r)
+	}
+	p.expectFleet(all("r2 2.0.0"))
 }

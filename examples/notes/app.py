@@ -8,8 +8,11 @@ import html
 import json
 import os
 import runpy
+import signal
+import socket
 import sqlite3
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,6 +94,19 @@ class Handler(BaseHTTPRequestHandler):
         sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
 
 
+class Server(ThreadingHTTPServer):
+    """Shares its port with the next generation of the app (SO_REUSEPORT),
+    so plat's restart = "overlap" starts the new process before the old one
+    stops, and finishes the requests it has accepted before exiting."""
+
+    daemon_threads = False  # server_close waits for requests in flight
+
+    def server_bind(self):
+        if hasattr(socket, "SO_REUSEPORT"):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+
 def main():
     if os.environ.get("MIGRATE_ON_START"):
         # Hosts with a database each (the laptop's containers) migrate
@@ -99,9 +115,17 @@ def main():
         runpy.run_path(os.path.join(HERE, "migrate.py"))
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("BIND", "127.0.0.1")
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = Server((host, port), Handler)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     print(f"notes {read_version()} listening on {host}:{port}", flush=True)
-    server.serve_forever()
+    stop.wait()
+    # On TERM: close the listening socket first, so new connections go to
+    # the process that shares the port, then finish what was accepted.
+    server.socket.close()
+    server.shutdown()
+    server.server_close()
 
 
 if __name__ == "__main__":
