@@ -127,12 +127,18 @@ func plan(spec AppSpec, r *rand.Rand) []plannedFile {
 			return fmt.Sprintf("docs/%s/%s-%d.md", modules[i%len(modules)], appFiles[r.IntN(len(appFiles))], i)
 		}},
 		{0.486, 8000, kindCode, func(r *rand.Rand, i int) string {
-			p := vendorPkgs[i%len(vendorPkgs)]
-			depth := r.IntN(3)
+			// Each package has three subpackages, each with one nested
+			// package: about seven files per directory, as in real
+			// vendor trees.
+			k := i % len(vendorPkgs)
 			var b strings.Builder
-			b.WriteString("vendor/" + p)
-			for d := 0; d < depth; d++ {
-				b.WriteString("/" + vendorSub[(i/len(vendorPkgs)+d*7)%len(vendorSub)])
+			b.WriteString("vendor/" + vendorPkgs[k])
+			switch d := r.IntN(10); {
+			case d < 3:
+			case d < 8:
+				b.WriteString("/" + vendorSub[(k+i/len(vendorPkgs)%3)%len(vendorSub)])
+			default:
+				b.WriteString("/" + vendorSub[(k+i/len(vendorPkgs)%3)%len(vendorSub)] + "/" + vendorSub[(k+5)%len(vendorSub)])
 			}
 			fmt.Fprintf(&b, "/%s_%d.py", vendorSub[r.IntN(len(vendorSub))], i)
 			return b.String()
