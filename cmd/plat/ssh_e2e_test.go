@@ -221,6 +221,20 @@ func TestPushSSHFleet(t *testing.T) {
 		if len(ids) != 5 {
 			t.Errorf("releases on host1: %v, want 5", ids)
 		}
+		// r1 was pruned on the hosts: a rollback to it uploads it again
+		// from the local store, private settings included.
+		if _, err := os.Stat(filepath.Join(fleet.Hosts[0].Root, "releases", "r1")); err == nil {
+			t.Fatal("r1 was not pruned")
+		}
+		r := p.mustPlat("--json", "rollback", "fleet", "r1")
+		if msgs := uploadMessages(events(t, r.stdout)); len(msgs) != len(fleet.Hosts) {
+			t.Errorf("rollback to a pruned release uploaded to %d hosts, want %d", len(msgs), len(fleet.Hosts))
+		}
+		serves(t, ports, "release r1")
+		st, err := os.Stat(filepath.Join(fleet.Hosts[0].Root, "releases", "r1", "settings.json"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("r1 settings.json after re-upload: %v %v", err, st)
+		}
 	})
 
 	t.Run("concurrent pushes: one gets exit 3 naming the holder", func(t *testing.T) {
