@@ -665,3 +665,83 @@ func TestRolloutOverlapRestart(t *testing.T) {
 	}
 	p.expectFleet(all("r2 2.0.0"))
 }
+
+// platEnv runs plat like p.plat with extra environment variables.
+func (p *project) platEnv(env []string, args ...string) result {
+	p.t.Helper()
+	args = append([]string{"-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port)}, args...)
+	cmd := exec.Command(platBin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(append(os.Environ(), "CI=true"), env...)
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatalf("run plat: %v", err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// TestRolloutSystemdUnits pushes with processes = "systemd" against a
+// stand-in systemctl that records its calls: this machine runs no systemd
+// user manager, so no process starts (and the test drops the health
+// check); it checks the units plat writes for each host and the systemctl
+// calls of a push and of plat down.
+func TestRolloutSystemdUnits(t *testing.T) {
+	p := newFleet(t, `    stages = [1, "100%"]`, "  processes = \"systemd\"\n")
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	b, _ := os.ReadFile(hcl)
+	noHealth := regexp.MustCompile(`(?s)\n  health \{.*?\n  \}\n`).ReplaceAllString(string(b), "\n")
+	if noHealth == string(b) {
+		t.Fatal("examples/notes/plat.hcl has no app health block; update this test")
+	}
+	p.write("plat.hcl", noHealth)
+
+	home, bin := t.TempDir(), t.TempDir()
+	calls := filepath.Join(home, "calls")
+	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=", "PATH=" + bin + ":" + os.Getenv("PATH")}
+	if r := p.platEnv(env, "push", "local"); r.code != 0 {
+		t.Fatalf("push: %s", r)
+	}
+	log, _ := os.ReadFile(calls)
+	for i, h := range fleetHosts {
+		unit := "plat-notes-local-" + h + "-web.service"
+		u, err := os.ReadFile(filepath.Join(home, ".config", "systemd", "user", unit))
+		if err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
+		for _, want := range []string{
+			"WorkingDirectory=" + filepath.Join(p.hostDir(h), "releases", "r1") + "\n",
+			fmt.Sprintf("Environment=\"PORT=%d\"\n", p.port+i),
+			"Environment=\"PLAT_RELEASE=r1\"\n",
+			"\"exec python3 app.py\"\n",
+		} {
+			if !strings.Contains(string(u), want) {
+				t.Errorf("%s lacks %q:\n%s", unit, want, u)
+			}
+		}
+		if !strings.Contains(string(log), "--user restart "+unit+"\n") {
+			t.Errorf("systemctl was not asked to restart %s:\n%s", unit, log)
+		}
+		if p.current(h) != "r1" {
+			t.Errorf("%s: current -> %s", h, p.current(h))
+		}
+		if _, err := os.Stat(filepath.Join(p.hostDir(h), ".plat", "pids", "web.pid")); err == nil {
+			t.Errorf("%s: plat supervised a process itself", h)
+		}
+	}
+	if r := p.platEnv(env, "down", "local"); r.code != 0 {
+		t.Fatalf("down: %s", r)
+	}
+	log, _ = os.ReadFile(calls)
+	if !strings.Contains(string(log), "--user stop plat-notes-local-web6-web.service\n") {
+		t.Errorf("plat down did not stop the units:\n%s", log)
+	}
+}

@@ -244,6 +244,10 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 		}
 		errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 			return e.step(t.Name, "stop", "processes", func() error {
+				if env.Processes == "systemd" {
+					_, err := run(ctx, t, hostcmd.SystemdStop(e.Project.App.Name, env.Name, t.Name))
+					return err
+				}
 				_, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, ""))
 				return err
 			})

@@ -336,6 +336,9 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	// switching in parallel.
 	procs = maps.Clone(procs)
 	delete(procs, "release")
+	if len(app.Restart) == 0 && env.Processes == "systemd" {
+		return e.activateSystemd(ctx, t, env, id, penv, procs, drain)
+	}
 	if len(app.Restart) == 0 && procs["web"] != "" && env.Rollout.Restart == platform.RestartOverlap {
 		return e.activateOverlap(ctx, t, env, id, penv, procs, drain)
 	}
@@ -362,6 +365,24 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	cmd.Env = penv
 	if _, err := run(ctx, t, cmd); err != nil {
 		return fmt.Errorf("start processes: %w", err)
+	}
+	return nil
+}
+
+// activateSystemd is activate for processes = "systemd": the units of the
+// new release are written (and those of dropped process types removed)
+// before the switch, then systemd restarts them (TERM, drain, KILL, start).
+// restart = "overlap" does not apply: one unit runs one process.
+func (e *Engine) activateSystemd(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv, procs map[string]string, drain time.Duration) error {
+	u := hostcmd.Units{App: e.Project.App.Name, Env: env.Name, Host: t.Name, DeployTo: t.DeployTo, Release: id, Procs: procs, Vars: penv, Drain: drain}
+	if _, err := run(ctx, t, hostcmd.SystemdInstall(u)); err != nil {
+		return fmt.Errorf("install systemd units: %w", err)
+	}
+	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
+		return fmt.Errorf("switch: %w", err)
+	}
+	if _, err := run(ctx, t, hostcmd.SystemdStart(u.Names()...)); err != nil {
+		return fmt.Errorf("restart systemd units: %w", err)
 	}
 	return nil
 }
