@@ -231,6 +231,22 @@ func (e *Engine) forEach(ctx context.Context, ts []*platform.Target, limit int, 
 	return errs
 }
 
+// each calls fn for every target at once and returns the results in
+// target order (for reads that report per host rather than fail).
+func each[T any](ts []*platform.Target, fn func(t *platform.Target) T) []T {
+	out := make([]T, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = fn(t)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // emit sends an event to the UI.
 func (e *Engine) emit(ev platform.Event) {
 	if ev.Time.IsZero() {

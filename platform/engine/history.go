@@ -322,17 +322,7 @@ func (e *Engine) hostStatuses(ctx context.Context, env *platform.Environment, p 
 		return nil, err
 	}
 	defer closeAll()
-	out := make([]HostStatus, len(ts))
-	var wg sync.WaitGroup
-	for i, t := range ts {
-		wg.Add(1)
-		go func(i int, t *platform.Target) {
-			defer wg.Done()
-			out[i] = e.hostStatus(ctx, env, t, verify)
-		}(i, t)
-	}
-	wg.Wait()
-	return out, nil
+	return each(ts, func(t *platform.Target) HostStatus { return e.hostStatus(ctx, env, t, verify) }), nil
 }
 
 func (e *Engine) hostStatus(ctx context.Context, env *platform.Environment, t *platform.Target, verify bool) HostStatus {

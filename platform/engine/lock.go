@@ -270,26 +270,18 @@ func (e *Engine) Lock(ctx context.Context, envName string) ([]LockState, error) 
 		return nil, err
 	}
 	defer closeAll()
-	out := make([]LockState, len(ts))
-	var wg sync.WaitGroup
-	for i, t := range ts {
-		wg.Add(1)
-		go func(i int, t *platform.Target) {
-			defer wg.Done()
-			s, err := run(ctx, t, hostcmd.LockInfo(t.DeployTo))
-			st := LockState{Host: t.Name, Err: err}
-			kv := hostcmd.ParseKV(s)
-			if kv["owner"] != "" {
-				st.Locked = true
-				st.Info = decodeLock(kv)
-				now, _ := strconv.ParseInt(kv["now"], 10, 64)
-				st.Stale = !st.Info.Expires.IsZero() && st.Info.Expires.Unix() < now
-			}
-			out[i] = st
-		}(i, t)
-	}
-	wg.Wait()
-	return out, nil
+	return each(ts, func(t *platform.Target) LockState {
+		s, err := run(ctx, t, hostcmd.LockInfo(t.DeployTo))
+		st := LockState{Host: t.Name, Err: err}
+		kv := hostcmd.ParseKV(s)
+		if kv["owner"] != "" {
+			st.Locked = true
+			st.Info = decodeLock(kv)
+			now, _ := strconv.ParseInt(kv["now"], 10, 64)
+			st.Stale = !st.Info.Expires.IsZero() && st.Info.Expires.Unix() < now
+		}
+		return st
+	}), nil
 }
 
 // BreakLock removes the lock on every host, whoever holds it, and records
