@@ -498,6 +498,18 @@ func (p *push) loadResume(ctx context.Context) error {
 	if last.State == "finished" {
 		return fmt.Errorf("%w: nothing to resume for %s: the last push (%s) finished", ErrConfig, p.env.Name, last.Release)
 	}
+	// A push whose hosts were rolled back (on_failure = "rollback", or
+	// plat rollback after it) has nothing left to finish: resuming it would
+	// switch only the hosts it never reached.
+	for _, l := range lines {
+		var je journalEntry
+		if json.Unmarshal([]byte(l), &je) == nil && je.Push == last.Push && je.State == "rolled_back" {
+			if je.Note == "plat rollback" {
+				return fmt.Errorf("%w: nothing to resume for %s: it was rolled back to %s after the last push; push again", ErrConfig, p.env.Name, je.Release)
+			}
+			return fmt.Errorf("%w: nothing to resume for %s: the push of %s was rolled back; push again", ErrConfig, p.env.Name, je.Release)
+		}
+	}
 	rel, err := e.store().Get(p.env.Name, last.Release)
 	if err != nil {
 		return fmt.Errorf("resume %s: %w", last.Release, err)
@@ -513,13 +525,18 @@ func (p *push) loadResume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The host's last word on this push counts: switched, or switched
+		// back by a rollback.
+		done := false
 		for _, l := range strings.Split(out, "\n") {
-			f := strings.Fields(l)
-			if len(f) >= 3 && f[2] == "switched" {
-				mu.Lock()
-				p.done[t.Name] = true
-				mu.Unlock()
+			if f := strings.Fields(l); len(f) >= 3 && (f[2] == "switched" || f[2] == "rolled_back") {
+				done = f[2] == "switched"
 			}
+		}
+		if done {
+			mu.Lock()
+			p.done[t.Name] = true
+			mu.Unlock()
 		}
 		return nil
 	})

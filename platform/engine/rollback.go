@@ -124,6 +124,8 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 	}
 	res := p.result()
 	e.emit(platform.Event{Type: platform.EventSummary, Rows: res.Rows})
+	// Ends any halted push: plat push --resume has nothing left to finish.
+	p.journalLocal("rolled_back", "plat rollback")
 	if len(errs) > 0 {
 		return res, &DeployError{Op: "rollback to " + target, Hosts: errs}
 	}
