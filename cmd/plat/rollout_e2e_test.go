@@ -206,6 +206,30 @@ func TestRolloutStageTwoFailsRollback(t *testing.T) {
 		t.Errorf("hosts that switched to r2: %v, want web1..web3 (stages 1 and 2)", got)
 	}
 	p.expectFleet(all("r1 1.0.0"))
+	// A rolled-back push has nothing to resume (resuming would switch
+	// only the hosts it never reached).
+	if r := p.plat("push", "local", "--resume"); r.code != 2 || !strings.Contains(r.stderr, "the push of r2 was rolled back") {
+		t.Errorf("want exit 2 refusing to resume a rolled-back push:\n%s", r)
+	}
+	p.expectFleet(all("r1 1.0.0"))
+}
+
+func TestRolloutHaltThenRollback(t *testing.T) {
+	p := newFleet(t, `    stages     = [1, "50%", "100%"]
+    on_failure = "halt"`, "")
+	p.mustPlat("push", "local")
+	p.sickWhile(touch(t, filepath.Join(p.root, "sick")), "web3")
+	if r := p.plat("push", "local"); r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	p.expectFleet(map[string]string{"web1": "r2 2.0.0", "web2": "r2 2.0.0", "web3": "r1 1.0.0", "web4": "r1 1.0.0"})
+	// plat rollback makes the fleet consistent again, and ends the push.
+	p.mustPlat("rollback", "local")
+	p.expectFleet(all("r1 1.0.0"))
+	if r := p.plat("push", "local", "--resume"); r.code != 2 || !strings.Contains(r.stderr, "rolled back to r1 after the last push") {
+		t.Errorf("want exit 2 refusing to resume:\n%s", r)
+	}
+	p.expectFleet(all("r1 1.0.0"))
 }
 
 func TestRolloutHaltThenResume(t *testing.T) {
@@ -302,6 +326,18 @@ func TestRolloutMigrationOncePerPush(t *testing.T) {
 	p.mustPlat("run", "local", "migrate")
 	if got := migrations(t, p); got["r2"] != 2 {
 		t.Errorf("after plat run: migrations per release: %v, want r2:2", got)
+	}
+	// plat exec runs a one-off command in the current release with the
+	// processes' environment, on one host or on every host of a role.
+	r := p.mustPlat("exec", "local", "--host", "web4", "--", "sh", "-c", `echo "$PLAT_RELEASE $PLAT_HOST $(cat VERSION)"`)
+	if r.stdout != "r2 web4 2.0.0\n" {
+		t.Errorf("plat exec --host web4 printed %q", r.stdout)
+	}
+	r = p.mustPlat("exec", "local", "--role", "web", "--", "sh", "-c", `echo "$PLAT_HOST"`)
+	for _, h := range fleetHosts {
+		if !strings.Contains(r.stdout, "["+h+"] "+h+"\n") {
+			t.Errorf("plat exec --role web lacks %s:\n%s", h, r.stdout)
+		}
 	}
 }
 
