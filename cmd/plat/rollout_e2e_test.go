@@ -248,6 +248,16 @@ func TestRolloutHaltThenResume(t *testing.T) {
 		}
 	}
 	p.expectFleet(map[string]string{"web1": "r2 2.0.0", "web2": "r2 2.0.0", "web3": "r1 1.0.0", "web4": "r1 1.0.0", "web5": "r1 1.0.0", "web6": "r1 1.0.0"})
+	// The journal: each host's steps on the host, the push's state here.
+	for h, want := range map[string]string{"web1": " r2 switched ", "web4": " r2 uploaded "} {
+		j, _ := os.ReadFile(filepath.Join(p.hostDir(h), ".plat", "journal"))
+		if !strings.Contains(string(j), want) {
+			t.Errorf("%s journal lacks %q:\n%s", h, want, j)
+		}
+	}
+	if j, _ := os.ReadFile(filepath.Join(p.dir, ".plat", "journal", "local.jsonl")); !strings.Contains(string(j), `"state":"halted"`) {
+		t.Errorf("local journal does not record the halt:\n%s", j)
+	}
 
 	// The cause is fixed outside the release: resume pushes the same r2
 	// (no rebuild) to the hosts that did not finish.
