@@ -239,7 +239,9 @@ func hashFile(path string, buf []byte) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, buf); err != nil {
+	// Only the reader: *os.File's WriteTo would ignore buf and allocate
+	// a new 32 KiB buffer for every file.
+	if _, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf); err != nil {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
