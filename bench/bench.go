@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/plat-sh/plat/providers/ssh/sshtest"
@@ -141,6 +142,11 @@ type runner struct {
 	// scenario and profiles name CPU profiles.
 	scenario string
 	profiles int
+	// coldRuns are the cold runs' deploy roots still on the hosts;
+	// keepCold leaves them until the fleet is done (when the disk has
+	// room), so no removal runs between measurements.
+	coldRuns []string
+	keepCold bool
 }
 
 func (r *runner) run(ctx context.Context) (*FleetResult, error) {
@@ -162,6 +168,12 @@ func (r *runner) run(ctx context.Context) (*FleetResult, error) {
 	if err := r.writeHCL(); err != nil {
 		return nil, err
 	}
+	need := int64(r.cfg.Runs) * int64(r.n) * 2 * r.app.Bytes * 3 / 2
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err == nil && int64(fs.Bavail)*int64(fs.Bsize) > 2*need {
+		r.keepCold = true
+	}
+	defer r.removeCold()
 	fr := &FleetResult{N: r.n}
 	steps := []func(context.Context) (*ScenarioResult, error){r.cold, r.incremental, r.noop, r.forced, r.rollback, r.build}
 	for _, step := range steps {
@@ -294,14 +306,33 @@ func (r *runner) cold(ctx context.Context) (*ScenarioResult, error) {
 			return nil, err
 		}
 		if run != "main" {
-			for _, h := range r.fleet.Hosts {
-				os.RemoveAll(filepath.Join(h.Root, run))
-				os.RemoveAll(filepath.Join(h.Root, "rsync-"+run))
+			r.coldRuns = append(r.coldRuns, run)
+			if !r.keepCold {
+				// Removing big trees makes the file system busy for a
+				// while: the next run would pay for it.
+				r.removeCold()
+				r.settleLong()
 			}
-			r.settle()
 		}
 	}
 	return s, nil
+}
+
+// removeCold removes the cold runs' trees from every host.
+func (r *runner) removeCold() {
+	for _, run := range r.coldRuns {
+		for _, h := range r.fleet.Hosts {
+			os.RemoveAll(filepath.Join(h.Root, run))
+			os.RemoveAll(filepath.Join(h.Root, "rsync-"+run))
+		}
+	}
+	r.coldRuns = nil
+}
+
+// settleLong waits after removing trees: ten settle periods.
+func (r *runner) settleLong() {
+	r.settle()
+	time.Sleep(9 * r.cfg.Settle)
 }
 
 // checkCurrent fails unless every host has a current release under run.
