@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/plat-sh/plat/platform"
 )
@@ -35,12 +36,16 @@ var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".plat": 
 // fetch puts the source at ref into a fresh directory under work: the
 // project repository's HEAD (committed content, submodules included), a
 // remote repository (cached clone, fetched), or a plain directory.
-func (e *Engine) fetch(ctx context.Context, work, ref string) (*source, error) {
+//
+// Git sources are checked out into a checkout kept per environment under
+// .plat/cache/checkout (a --shared clone: the objects stay in the source
+// repository), so a push after a small commit rewrites only the files
+// that changed instead of creating the whole tree again; `git clean -ffdx`
+// removes what the previous build added. The caller holds the checkout's
+// lock (lockCheckout).
+func (e *Engine) fetch(ctx context.Context, work, ref, env string) (*source, error) {
 	app := e.Project.App
 	dst := filepath.Join(work, "src")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return nil, err
-	}
 	src := &source{Dir: dst, Ref: ref}
 	var repo string
 	switch {
@@ -63,6 +68,9 @@ func (e *Engine) fetch(ctx context.Context, work, ref string) (*source, error) {
 		top, err := git(ctx, e.Project.Dir, "rev-parse", "--show-toplevel")
 		if err != nil {
 			// Not a git repository: deploy the directory as it is.
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return nil, err
+			}
 			if err := copyTree(e.Project.Dir, dst); err != nil {
 				return nil, fmt.Errorf("copy %s: %w", e.Project.Dir, err)
 			}
@@ -91,7 +99,9 @@ func (e *Engine) fetch(ctx context.Context, work, ref string) (*source, error) {
 	if a, err := git(ctx, repo, "log", "-1", "--format=%an <%ae>", src.SHA); err == nil {
 		src.Author = strings.TrimSpace(a)
 	}
-	if err := gitArchive(ctx, repo, src.SHA, dst); err != nil {
+	dst = e.checkoutDir(env)
+	src.Dir = dst
+	if err := checkout(ctx, repo, src.SHA, dst); err != nil {
 		return nil, err
 	}
 	if app.Source.Submodules || app.Source.Git == "" {
@@ -141,6 +151,11 @@ func (e *Engine) fetchSubmodules(ctx context.Context, repo, sha, dst string) err
 			}
 		}
 		target := filepath.Join(dst, filepath.FromSlash(path))
+		// The superproject's checkout leaves a submodule's directory
+		// alone: empty it so files deleted upstream do not linger.
+		if err := os.RemoveAll(target); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(target, 0o755); err != nil {
 			return err
 		}
@@ -150,6 +165,59 @@ func (e *Engine) fetchSubmodules(ctx context.Context, repo, sha, dst string) err
 		if err := e.fetchSubmodules(ctx, subRepo, subSHA, target); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkoutDir is the environment's kept checkout.
+func (e *Engine) checkoutDir(env string) string {
+	return filepath.Join(e.StateDir, "cache", "checkout", env)
+}
+
+// lockCheckout serialises builds of one environment on this machine (a
+// push holds the deploy lock, but `push --plan` does not).
+func (e *Engine) lockCheckout(ctx context.Context, env string) (func(), error) {
+	dir := filepath.Join(e.StateDir, "cache", "checkout")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, env+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		f.Close()
+		return nil, ctx.Err()
+	}
+}
+
+// checkout brings dst to commit sha of repo, touching only what differs.
+func checkout(ctx context.Context, repo, sha, dst string) error {
+	if _, err := os.Stat(filepath.Join(dst, ".git")); err != nil {
+		if err := os.RemoveAll(dst); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if _, err := git(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", repo, dst); err != nil {
+			return fmt.Errorf("prepare the build checkout: %w", err)
+		}
+	}
+	if _, err := git(ctx, dst, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", sha); err != nil {
+		return fmt.Errorf("check out %s: %w", short(sha), err)
+	}
+	if _, err := git(ctx, dst, "clean", "-q", "-ffdx"); err != nil {
+		return fmt.Errorf("clean the build checkout: %w", err)
 	}
 	return nil
 }
@@ -316,9 +384,13 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 // stripVCS removes .git (dirs and files), .hg and .svn at any depth.
 func stripVCS(dir string) error {
 	var doomed []string
+	top := filepath.Join(dir, ".git")
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if p == top {
+			return filepath.SkipDir // the build checkout's own repository: never in a release
 		}
 		if p != dir && vcsDirs[d.Name()] {
 			doomed = append(doomed, p)

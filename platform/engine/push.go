@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -180,13 +181,21 @@ func newPushID(rel string) string {
 	return rel + "-" + hex.EncodeToString(b)
 }
 
+// skipCheckoutGit leaves the build checkout's repository out of releases.
+func skipCheckoutGit(path string, _ fs.DirEntry) bool { return path == ".git" }
+
 // build runs steps 3–6 of the recipe on this machine.
 func (p *push) build(ctx context.Context, work string) error {
 	e, app := p.e, p.e.Project.App
+	unlock, err := e.lockCheckout(ctx, p.env.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var src *source
-	err := e.step("localhost", "fetch", sourceLabel(app, p.opts.Ref), func() error {
+	err = e.step("localhost", "fetch", sourceLabel(app, p.opts.Ref), func() error {
 		var err error
-		src, err = e.fetch(ctx, work, p.opts.Ref)
+		src, err = e.fetch(ctx, work, p.opts.Ref, p.env.Name)
 		return err
 	})
 	if err != nil {
@@ -254,7 +263,7 @@ func (p *push) build(ctx context.Context, work string) error {
 				return err
 			}
 		}
-		man, err = release.Scan(src.Dir, release.ScanOptions{Private: private})
+		man, err = release.Scan(src.Dir, release.ScanOptions{Private: private, Skip: skipCheckoutGit})
 		if err != nil {
 			return err
 		}

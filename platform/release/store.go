@@ -66,8 +66,7 @@ func SortIDs(ids []string) {
 //
 // The design sketch suggests a git repository; content addressing by
 // SHA-256 gives the same deduplication without zlib-compressing every
-// object on the push path (objects are hard links to the build tree when it
-// shares the file system), and rollbacks and diffs only need manifests.
+// object on the push path, and rollbacks and diffs only need manifests.
 // Hosts hold the truth for history; the store is the cache that makes
 // rollbacks to pruned releases and diffs possible. Recording is idempotent,
 // and nothing is ever rewritten.
@@ -92,8 +91,7 @@ func (s *Store) HasObject(h string) bool {
 }
 
 // AddTree stores the content of every file and symlink target of m, read
-// from dir. Content already stored is skipped; new content is hard-linked
-// when possible (same file system), copied otherwise.
+// from dir. Content already stored is skipped; new content is copied.
 func (s *Store) AddTree(dir string, m *Manifest) error {
 	for _, e := range m.Entries {
 		if e.Kind == KindDir || s.HasObject(e.Hash) {
@@ -242,16 +240,11 @@ func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
 }
 
 func copyFileAtomic(src, dst string) error {
+	// Always a copy, never a hard link: the build tree is a checkout kept
+	// between pushes, and a build step that rewrote a file in place would
+	// otherwise change a recorded release's content.
 	tmp := dst + ".tmp"
 	_ = os.Remove(tmp)
-	if err := os.Link(src, tmp); err == nil {
-		// A hard link shares the inode with the build tree, which is
-		// thrown away after the push; make it private to the store.
-		if err := os.Chmod(tmp, 0o600); err != nil {
-			return err
-		}
-		return os.Rename(tmp, dst)
-	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err
