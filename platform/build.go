@@ -35,12 +35,3 @@ type BuildResult struct {
 	// buildpacks' defaults); the builder also writes them to Dir/Procfile.
 	Processes map[string]string
 }
-
-// Buildpack is one build step: detect whether it applies, then build.
-type Buildpack interface {
-	Name() string
-	// Detect reports whether the buildpack applies to dir.
-	Detect(ctx context.Context, dir string) (bool, error)
-	// Compile builds dir in place and returns default process types.
-	Compile(ctx context.Context, req *BuildRequest) (map[string]string, error)
-}

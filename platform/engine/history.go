@@ -252,7 +252,6 @@ type HostStatus struct {
 	Machine   string            `json:"machine,omitempty"`
 	Drift     *Drift            `json:"drift,omitempty"`
 	Error     string            `json:"error,omitempty"`
-	machine   *platform.MachineStatus
 }
 
 // Drift is what differs between a host's current release and its manifest.

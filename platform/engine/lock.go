@@ -70,7 +70,6 @@ type deployLock struct {
 	targets []*platform.Target
 	stop    chan struct{}
 	done    sync.WaitGroup
-	lost    chan error
 	// reconnect gives fresh targets for hosts whose transport broke (a
 	// crashed plugin, a dropped connection), so the lock is still
 	// released rather than left to expire.
@@ -101,7 +100,7 @@ func (e *Engine) acquire(ctx context.Context, env *platform.Environment, ts []*p
 func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts []*platform.Target, command, message string) (*deployLock, error) {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	l := &deployLock{token: hex.EncodeToString(b), stop: make(chan struct{}), lost: make(chan error, 1)}
+	l := &deployLock{token: hex.EncodeToString(b), stop: make(chan struct{})}
 	l.reconnect = func(ctx context.Context, hosts []string) ([]*platform.Target, error) {
 		_, p, err := e.environment(env.Name)
 		if err != nil {

@@ -5,13 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -730,15 +728,4 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	return len(p), nil
-}
-
-var errNoHealth = errors.New("no health check configured")
-
-func sortedTargets(ts []*platform.Target) []string {
-	var names []string
-	for _, t := range ts {
-		names = append(names, t.Name)
-	}
-	sort.Strings(names)
-	return names
 }
