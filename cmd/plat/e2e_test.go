@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -137,26 +138,25 @@ func (p *project) hostDir(host string) string {
 	return filepath.Join(p.dir, ".plat", "local", "local", host)
 }
 
-// freePorts finds n consecutive free loopback ports.
+// freePorts finds n consecutive free loopback ports below Linux's
+// ephemeral range (32768–60999 by default), where outgoing connections —
+// ssh clients, docker, other tests — take their local ports: a web
+// process told to listen on a port from that range can find it taken
+// between this check and its bind.
 func freePorts(t *testing.T, n int) int {
 	t.Helper()
-	for try := 0; try < 50; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+	for try := 0; try < 200; try++ {
+		base := 20000 + rand.IntN(12000-n)
 		ok := true
-		for i := 1; i < n; i++ {
-			l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+		for i := 0; i < n && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
 			if err != nil {
 				ok = false
 				break
 			}
-			l2.Close()
+			l.Close()
 		}
-		if ok && base+n < 65000 {
+		if ok {
 			return base
 		}
 	}
