@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/plat-sh/plat/platform"
+
+	"github.com/plat-sh/plat/platform/hostcmd"
 )
 
 func TestBuildStatic(t *testing.T) {
@@ -147,7 +149,7 @@ func TestBuildPythonFromWheelsDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := `python3 -c 'import platgreet, sys; print(platgreet.greeting(), sys.prefix)' && platgreet`
-	got := shell(t, moved, ProfileScript()+" && "+check)
+	got := shell(t, moved, hostcmd.SourceProfile+" && "+check)
 	if !strings.Contains(got, "hello from platgreet, plat "+filepath.Join(moved, venvDir)) || !strings.HasSuffix(got, "hello from platgreet, plat\n") {
 		t.Fatalf("moved release, virtualenv interpreter:\n%s", got)
 	}
@@ -162,7 +164,7 @@ func TestBuildPythonFromWheelsDir(t *testing.T) {
 			}
 		}
 	}
-	got = shell(t, moved, ProfileScript()+` && python3 -c 'import platgreet; print(platgreet.greeting())' && platgreet`)
+	got = shell(t, moved, hostcmd.SourceProfile+` && python3 -c 'import platgreet; print(platgreet.greeting())' && platgreet`)
 	if got != "hello from platgreet, plat\nhello from platgreet, plat\n" {
 		t.Fatalf("moved release, host interpreter:\n%s", got)
 	}
@@ -178,7 +180,7 @@ func TestBuildPythonFindLinksConfigVar(t *testing.T) {
 	if !strings.Contains(out, "--no-index --find-links "+wheels) {
 		t.Fatalf("pip did not use PIP_FIND_LINKS:\n%s", out)
 	}
-	got := shell(t, dir, ProfileScript()+` && python3 -c 'import platgreet; print(platgreet.__file__)'`)
+	got := shell(t, dir, hostcmd.SourceProfile+` && python3 -c 'import platgreet; print(platgreet.__file__)'`)
 	if !strings.HasPrefix(got, filepath.Join(dir, venvDir)) {
 		t.Fatalf("platgreet imported from %q, want inside %s", got, venvDir)
 	}

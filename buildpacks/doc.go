@@ -87,9 +87,9 @@
 // earlier one's) and written back to Dir/Procfile sorted by type. `web`
 // gets PORT on the hosts. The `release` type is not a long-running process:
 // the engine runs it once per push as a release task, on one host, before
-// any switch. Hosts run the snippet from ProfileScript in the release
-// directory before starting a process, so .profile.d/*.sh scripts written
-// by buildpacks take effect.
+// any switch. Hosts source .profile.d/*.sh in the release directory (with
+// HOME set to it, as Heroku does) before starting a process or task: see
+// hostcmd.SourceProfile.
 //
 // # Reproducibility
 //

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/plat-sh/plat/platform"
+
+	"github.com/plat-sh/plat/platform/hostcmd"
 )
 
 func TestHerokuChain(t *testing.T) {
@@ -67,11 +69,11 @@ func TestHerokuChain(t *testing.T) {
 
 	// .profile.d scripts stay in the tree; config_vars from bin/release are
 	// defaults that a host's own value overrides.
-	got := shell(t, dir, ProfileScript()+` && echo "$FIRST_PROFILE|$FIRST_MODE"`)
+	got := shell(t, dir, hostcmd.SourceProfile+` && echo "$FIRST_PROFILE|$FIRST_MODE"`)
 	if got != "sourced from .profile.d|it's production\n" {
 		t.Errorf("profile env = %q", got)
 	}
-	if got := shell(t, dir, ProfileScript()+` && echo "$FIRST_MODE"`, "FIRST_MODE=staging"); got != "staging\n" {
+	if got := shell(t, dir, hostcmd.SourceProfile+` && echo "$FIRST_MODE"`, "FIRST_MODE=staging"); got != "staging\n" {
 		t.Errorf("config_vars default overrode the host's value: %q", got)
 	}
 

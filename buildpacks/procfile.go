@@ -45,10 +45,3 @@ func readProcfile(dir string) (map[string]string, error) {
 	}
 	return procs, nil
 }
-
-// ProfileScript is the POSIX shell snippet a host runs, in the release
-// directory, before it starts a process or task of the release: it sources
-// the .profile.d scripts that buildpacks wrote.
-func ProfileScript() string {
-	return `for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done`
-}

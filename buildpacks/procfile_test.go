@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/plat-sh/plat/platform"
+
+	"github.com/plat-sh/plat/platform/hostcmd"
 )
 
 func TestFormatProcfileSortedAndParsesBack(t *testing.T) {
@@ -25,7 +27,7 @@ func TestFormatProcfileSortedAndParsesBack(t *testing.T) {
 func TestProfileScript(t *testing.T) {
 	dir := t.TempDir()
 	// No .profile.d at all: the snippet succeeds under set -e.
-	if got := shell(t, dir, "set -e; "+ProfileScript()+"; echo ok"); got != "ok\n" {
+	if got := shell(t, dir, "set -e; "+hostcmd.SourceProfile+"; echo ok"); got != "ok\n" {
 		t.Fatalf("without .profile.d: %q", got)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, ".profile.d"), 0o755); err != nil {
@@ -39,7 +41,7 @@ func TestProfileScript(t *testing.T) {
 	write("a.sh", "export A=one\n")
 	write("b.sh", "export B=\"$A two\"\n") // sourced after a.sh, sees it
 	write("ignored.txt", "export C=three\n")
-	got := shell(t, dir, ProfileScript()+` && echo "$A|$B|${C-unset}"`)
+	got := shell(t, dir, hostcmd.SourceProfile+` && echo "$A|$B|${C-unset}"`)
 	if got != "one|one two|unset\n" {
 		t.Fatalf("sourced env = %q", got)
 	}

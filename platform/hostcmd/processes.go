@@ -12,7 +12,7 @@ import (
 // startScript starts each Procfile process of releases/<id> detached in
 // its own session (setsid: its pid is its process group), with stdio on
 // <deploy_to>/.plat/logs/<type>.log and the pid in .plat/pids/<type>.pid.
-// .profile.d scripts are sourced first (see sourceProfile). Arguments
+// .profile.d scripts are sourced first (see SourceProfile). Arguments
 // after the release are type/command pairs.
 const startScript = `set -e
 root=$1; rel="$1/releases/$2"; sfx=$3; shift 3
@@ -20,18 +20,19 @@ mkdir -p "$root/.plat/pids" "$root/.plat/logs"
 cd "$rel"
 while [ $# -ge 2 ]; do
   t=$1; c=$2; shift 2
-  PLAT_PROCESS=$t setsid sh -c '` + sourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
+  PLAT_PROCESS=$t setsid sh -c '` + SourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
   echo $! > "$root/.plat/pids/$t.pid$sfx"
   echo "$t $!"
 done
 `
 
-// sourceProfile sources the release's .profile.d/*.sh in the current
+// SourceProfile sources the release's .profile.d/*.sh in the current
 // directory (the release), with HOME set to it while they run, as Heroku
 // runs them with HOME=/app: buildpacks write lines such as
 // `export PATH="$HOME/.heroku/node/bin:$PATH"`. The process itself keeps
-// the host user's HOME. It holds no single quote, so it fits in sh -c '…'.
-const sourceProfile = `plat_home=${HOME-}; HOME=$PWD; export HOME; for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; HOME=$plat_home; unset plat_home`
+// the host user's HOME. It holds no single quote, so it fits in sh -c '…'. Buildpack tests run
+// it too, so their .profile.d scripts are checked as hosts run them.
+const SourceProfile = `plat_home=${HOME-}; HOME=$PWD; export HOME; for f in .profile.d/*.sh; do [ -r "$f" ] && . "./$f"; done; HOME=$plat_home; unset plat_home`
 
 // Start starts processes (type → command) from release id. With a
 // non-empty suffix the pid files are written as <type>.pid<suffix> (the
@@ -173,7 +174,7 @@ func InRelease(deployTo, id string, argv []string) *platform.Command {
 	if id != "" {
 		rel = "releases/" + id
 	}
-	return script(`cd "$1/$2" || exit 1; shift 2; `+sourceProfile+`; exec "$@"`,
+	return script(`cd "$1/$2" || exit 1; shift 2; `+SourceProfile+`; exec "$@"`,
 		append([]string{deployTo, rel}, argv...)...)
 }
 
@@ -181,7 +182,7 @@ func InRelease(deployTo, id string, argv []string) *platform.Command {
 // sourced, or in deployTo itself when no release is current yet (hooks of
 // a host's first push).
 func InCurrent(deployTo string, argv []string) *platform.Command {
-	return script(`cd "$1" || exit 1; shift; if [ -d current ]; then cd current || exit 1; `+sourceProfile+`; fi; exec "$@"`,
+	return script(`cd "$1" || exit 1; shift; if [ -d current ]; then cd current || exit 1; `+SourceProfile+`; fi; exec "$@"`,
 		append([]string{deployTo}, argv...)...)
 }
 
