@@ -2,7 +2,7 @@
 // function returns an argv of the form ["sh", "-c", SCRIPT, "plat", ARGS…]
 // where SCRIPT is a constant and every user value travels as a positional
 // argument, never spliced into shell text. The scripts need only a POSIX
-// shell, coreutils, findutils, gzip and tar, so the same recipe runs on a
+// shell, coreutils, findutils, gzip, tar, sed and grep, so the same recipe runs on a
 // laptop directory, an SSH host, a container or a Vagrant machine.
 package hostcmd
 
