@@ -14,7 +14,7 @@ import (
 var appSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "buildpack"}, {Name: "private"}, {Name: "restart"},
-		{Name: "linked_dirs"}, {Name: "linked_files"}, {Name: "env"},
+		{Name: "linked_dirs"}, {Name: "linked_files"}, {Name: "env"}, {Name: "console"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "source"},
@@ -66,6 +66,9 @@ func (l *loader) decodeApp(b *hcl.Block) *platform.App {
 	l.appPrivate = a["private"]
 	if at := a["restart"]; at != nil {
 		app.Restart, _ = l.argv(at, s)
+	}
+	if at := a["console"]; at != nil {
+		app.Console, _ = l.argv(at, s)
 	}
 	if at := a["linked_dirs"]; at != nil {
 		app.LinkedDirs, _ = l.strings(at, s)

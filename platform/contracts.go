@@ -20,7 +20,38 @@ type Command struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// TTY, when set, runs the command on a pseudo-terminal of that size:
+	// Stdin is its input, Stdout gets everything the program writes (a
+	// terminal has one output stream; Stderr is unused). Transports that
+	// cannot give one fail with an error wrapping ErrNoTTY.
+	TTY *TTY
 }
+
+// TTY asks a transport for a pseudo-terminal.
+type TTY struct {
+	Rows, Cols uint16
+	// Term is the TERM the program sees ("" means xterm-256color).
+	Term string
+	// Resize delivers new window sizes while the command runs (may be nil).
+	Resize <-chan WindowSize
+}
+
+// WindowSize is a terminal's size in characters.
+type WindowSize struct {
+	Rows, Cols uint16
+}
+
+// TermName is t.Term, or the default.
+func (t *TTY) TermName() string {
+	if t.Term == "" {
+		return "xterm-256color"
+	}
+	return t.Term
+}
+
+// ErrNoTTY is wrapped by the error of a transport that cannot run a
+// command on a pseudo-terminal.
+var ErrNoTTY = errors.New("this transport cannot allocate a terminal")
 
 // Transport runs commands on one target.
 //

@@ -42,6 +42,9 @@ type App struct {
 	// Restart replaces plat's process management with a command run in the
 	// release directory on every host after the switch.
 	Restart []string
+	// Console is what `plat console` runs in the current release (argv);
+	// empty means an interactive shell.
+	Console []string
 	// LinkedDirs and LinkedFiles live under <deploy_to>/shared and are
 	// symlinked into every release (Capistrano's linked_dirs/linked_files).
 	LinkedDirs  []string

@@ -30,6 +30,12 @@ type remoteTransport struct {
 // Run streams the command through the plugin. Cancelling ctx cancels the
 // stream, which cancels the plugin-side context and so the command.
 func (t *remoteTransport) Run(ctx context.Context, cmd *platform.Command) error {
+	if cmd.TTY != nil {
+		// Protocol v1 streams stdin, stdout and stderr, but has no message
+		// for a terminal or its size.
+		return &Error{Plugin: t.c.name, Op: "run", Target: t.target,
+			Err: fmt.Errorf("%w: plugin protocol v1 carries stdin and output but no terminal; run without -t (stdin is still forwarded with -i)", platform.ErrNoTTY)}
+	}
 	cctx, cancel := callCtx(ctx)
 	defer cancel()
 	stream, err := t.c.rpc.Run(cctx)

@@ -1,19 +1,40 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/plat-sh/plat/environments"
+	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/engine"
 )
 
+// execOptions are the flags of plat exec and plat console.
+type execOptions struct {
+	sel         engine.Selector
+	interactive bool
+	tty         bool
+}
+
 func newExecCommand(a *app) *cobra.Command {
-	var sel engine.Selector
+	var o execOptions
 	cmd := &cobra.Command{
-		Use:   "exec ENV [--host H | --role R] -- CMD...",
+		Use:   "exec ENV [--host H | --role R] [-i] [-t] -- CMD...",
 		Short: "Run a one-off command in the current release of hosts",
+		Long: `exec runs CMD in the current release of the selected hosts (all by default),
+with the environment the app's processes get and .profile.d sourced.
+
+With -i, plat's standard input is forwarded to the command; with -t, the
+command runs on a terminal of plat's terminal's size, which follows resizes,
+and plat's terminal is in raw mode until it ends (keys such as ^C and ^D go
+to the remote program). -i and -t need one host. The command's exit code is
+plat's.`,
 		Example: `  plat exec prod --host web1 -- python3 manage.py shell -c 'print(1)'
-  plat exec prod --role db -- ls -l`,
+  plat exec prod --role db -- ls -l
+  echo hi | plat exec local --host web1 -i -- cat
+  plat exec prod --host web1 -it -- python3 -i`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usageError{errArgs(cmd, "an environment and a command after --")}
@@ -21,17 +42,53 @@ func newExecCommand(a *app) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			e.UI = nil
-			return e.Exec(cmd.Context(), args[0], sel, args[1:], a.stdout, a.stderr)
+			return runExec(cmd, a, o, args[0], args[1:], false)
 		},
 	}
-	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "run on these `HOSTS` only")
-	cmd.Flags().StringVar(&sel.Role, "role", "", "run on hosts with `ROLE` only")
+	cmd.Flags().StringSliceVar(&o.sel.Hosts, "host", nil, "run on these `HOSTS` only")
+	cmd.Flags().StringVar(&o.sel.Role, "role", "", "run on hosts with `ROLE` only")
+	cmd.Flags().BoolVarP(&o.interactive, "interactive", "i", false, "forward standard input to the command")
+	cmd.Flags().BoolVarP(&o.tty, "tty", "t", false, "run the command on a terminal")
 	return cmd
+}
+
+// runExec runs plat exec (console: plat console) and makes the remote
+// command's exit code plat's.
+func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []string, console bool) error {
+	e, err := a.engine(cmd.Context())
+	if err != nil {
+		return err
+	}
+	e.UI = nil
+	opts := engine.ExecOptions{Selector: o.sel, Argv: argv, Stdout: a.stdout, Stderr: a.stderr}
+	if o.interactive || o.tty {
+		opts.Stdin = a.stdin
+	}
+	if o.tty {
+		t, err := a.openTerminal()
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			// As ssh -t does: the command still runs, reading stdin.
+			fmt.Fprintln(a.stderr, "plat: standard input is not a terminal: running the command without one")
+		} else {
+			defer t.restore()
+			opts.TTY = t.tty
+		}
+	}
+	if console {
+		err = e.Console(cmd.Context(), envName, opts)
+	} else {
+		err = e.ExecWith(cmd.Context(), envName, opts)
+	}
+	// The remote program reported its own failure: plat exits as it did.
+	var de *engine.DeployError
+	if code := platform.ExitCode(err); code > 0 && !errors.As(err, &de) {
+		a.exitCode = code
+		return nil
+	}
+	return err
 }
 
 func newRunCommand(a *app) *cobra.Command {

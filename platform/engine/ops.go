@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -55,25 +56,81 @@ func (e *Engine) selected(ctx context.Context, envName string, sel Selector) (*p
 // processes' environment; output lines are prefixed by host when more
 // than one host runs. It returns the hosts whose command failed.
 func (e *Engine) Exec(ctx context.Context, envName string, sel Selector, argv []string, stdout, stderr io.Writer) error {
-	env, ts, closeAll, err := e.selected(ctx, envName, sel)
+	return e.ExecWith(ctx, envName, ExecOptions{Selector: sel, Argv: argv, Stdout: stdout, Stderr: stderr})
+}
+
+// ExecOptions is one `plat exec` or `plat console`.
+type ExecOptions struct {
+	Selector
+	Argv []string
+	// Stdin, when set, is forwarded to the command; it needs one host.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// TTY runs the command on a terminal (one host only; its output all
+	// goes to Stdout).
+	TTY *platform.TTY
+	// First picks the first selected host instead of refusing several
+	// for an interactive command (plat console).
+	First bool
+}
+
+// ExecWith runs opts.Argv in the current release on the selected hosts,
+// with the processes' environment and .profile.d sourced. A command that
+// reads stdin or runs on a terminal runs on exactly one host. On one host,
+// the error of a command that ran and failed wraps its
+// *platform.ExitError, so the caller can return its exit code; on several,
+// it is a *DeployError naming the hosts whose command failed.
+func (e *Engine) ExecWith(ctx context.Context, envName string, opts ExecOptions) error {
+	if len(opts.Argv) == 0 {
+		return fmt.Errorf("%w: exec needs a command", ErrConfig)
+	}
+	env, ts, closeAll, err := e.selected(ctx, envName, opts.Selector)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
-		cmd := hostcmd.InRelease(t.DeployTo, "", argv)
-		cmd.Env = e.baseEnv(ctx, env, t)
-		if len(ts) == 1 {
-			cmd.Stdout, cmd.Stderr = stdout, stderr
-		} else {
-			cmd.Stdout, cmd.Stderr = prefixed(stdout, t.Name), prefixed(stderr, t.Name)
+	interactive := opts.Stdin != nil || opts.TTY != nil
+	if interactive && len(ts) > 1 {
+		if !opts.First {
+			return fmt.Errorf("%w: an interactive command (-i or -t) runs on one host, and %d are selected (%s)\nhint: pick one with --host", ErrConfig, len(ts), strings.Join(names(ts), ", "))
 		}
+		ts = ts[:1]
+	}
+	if len(ts) == 1 {
+		t := ts[0]
+		cmd := hostcmd.InRelease(t.DeployTo, "", opts.Argv)
+		cmd.Env = e.baseEnv(ctx, env, t)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.TTY = opts.Stdin, opts.Stdout, opts.Stderr, opts.TTY
+		if err := t.Transport.Run(ctx, cmd); err != nil {
+			if errors.Is(err, platform.ErrNoTTY) {
+				return fmt.Errorf("%w: host %s: %w", ErrConfig, t.Name, err)
+			}
+			return fmt.Errorf("host %s: %s: %w", t.Name, opts.Argv[0], err)
+		}
+		return nil
+	}
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		cmd := hostcmd.InRelease(t.DeployTo, "", opts.Argv)
+		cmd.Env = e.baseEnv(ctx, env, t)
+		cmd.Stdout, cmd.Stderr = prefixed(opts.Stdout, t.Name), prefixed(opts.Stderr, t.Name)
 		return t.Transport.Run(ctx, cmd)
 	})
 	if len(errs) > 0 {
-		return &DeployError{Op: "exec " + strings.Join(argv, " "), Hosts: errs}
+		return &DeployError{Op: "exec " + strings.Join(opts.Argv, " "), Hosts: errs}
 	}
 	return nil
+}
+
+// Console runs the app's console command (plat.hcl's console), or an
+// interactive shell, in the current release of one host: opts.Hosts[0],
+// or the first host with opts.Role, or the environment's first host.
+func (e *Engine) Console(ctx context.Context, envName string, opts ExecOptions) error {
+	opts.Argv = e.Project.App.Console
+	if len(opts.Argv) == 0 {
+		opts.Argv = hostcmd.Shell()
+	}
+	opts.First = true
+	return e.ExecWith(ctx, envName, opts)
 }
 
 // RunTask runs a named task on demand: build tasks on this machine (in the

@@ -90,22 +90,55 @@ func (t *Transport) Run(ctx context.Context, cmd *platform.Command) error {
 		stderr = stderrTail
 	}
 
-	created, err := t.c.api.ExecCreate(ctx, t.id, client.ExecCreateOptions{
+	opts := client.ExecCreateOptions{
 		AttachStdin:  cmd.Stdin != nil,
 		AttachStdout: true,
 		AttachStderr: true,
 		Env:          envList(cmd.Env),
 		WorkingDir:   cmd.Dir,
 		Cmd:          execArgv(cmd.Args),
-	})
+	}
+	var size client.ConsoleSize
+	if cmd.TTY != nil {
+		size = client.ConsoleSize{Height: uint(cmd.TTY.Rows), Width: uint(cmd.TTY.Cols)}
+		opts.TTY, opts.ConsoleSize = true, size
+		opts.Env = append(opts.Env, "TERM="+cmd.TTY.TermName())
+	}
+	created, err := t.c.api.ExecCreate(ctx, t.id, opts)
 	if err != nil {
 		return t.failed(ctx, err, "run %s", what)
 	}
-	att, err := t.c.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	att, err := t.c.api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{TTY: opts.TTY, ConsoleSize: size})
 	if err != nil {
 		return t.failed(ctx, err, "run %s", what)
 	}
 	defer att.Close()
+	if cmd.TTY != nil {
+		// The daemon may start the exec's terminal at 0x0 whatever the
+		// create request said: set the size once it runs, as docker's own
+		// CLI does.
+		for i := 0; i < 10; i++ {
+			_, err := t.c.api.ExecResize(ctx, created.ID, client.ExecResizeOptions{Height: size.Height, Width: size.Width})
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
+		}
+	}
+	if cmd.TTY != nil && cmd.TTY.Resize != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case ws := <-cmd.TTY.Resize:
+					_, _ = t.c.api.ExecResize(ctx, created.ID, client.ExecResizeOptions{Height: uint(ws.Rows), Width: uint(ws.Cols)})
+				}
+			}
+		}()
+	}
 
 	if cmd.Stdin != nil {
 		go func() {
@@ -118,7 +151,14 @@ func (t *Transport) Run(ctx context.Context, cmd *platform.Command) error {
 	filter := &pidFilter{w: stderr, pid: make(chan int, 1)}
 	copied := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(stdout, filter, att.Reader)
+		var err error
+		if cmd.TTY != nil {
+			// A terminal is one raw stream, the wrapper's pid line first.
+			filter.w = stdout
+			_, err = io.Copy(filter, att.Reader)
+		} else {
+			_, err = stdcopy.StdCopy(stdout, filter, att.Reader)
+		}
 		filter.flush()
 		copied <- err
 	}()
@@ -326,7 +366,8 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 	f.done = true
 	rest := f.buf
 	if i >= 0 && bytes.HasPrefix(f.buf, []byte(pidMarker)) {
-		if pid, err := strconv.Atoi(string(f.buf[len(pidMarker):i])); err == nil {
+		// A terminal ends the line with \r\n.
+		if pid, err := strconv.Atoi(string(bytes.TrimSuffix(f.buf[len(pidMarker):i], []byte("\r")))); err == nil {
 			f.pid <- pid
 			rest = f.buf[i+1:]
 		}

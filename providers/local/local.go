@@ -8,12 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/plat-sh/plat/platform"
 )
@@ -122,22 +125,82 @@ func (t *Transport) Run(ctx context.Context, cmd *platform.Command) error {
 	for k, v := range cmd.Env {
 		c.Env = append(c.Env, k+"="+v)
 	}
-	c.Stdin, c.Stdout, c.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	c.WaitDelay = 5 * time.Second
-	err := c.Run()
+	var err error
+	if cmd.TTY != nil {
+		err = runTTY(c, cmd)
+	} else {
+		c.Stdin, c.Stdout, c.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		err = c.Run()
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("run %s: %w", cmd.Args[0], ctx.Err())
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return &platform.ExitError{Code: ee.ExitCode()}
+		code := ee.ExitCode()
+		// Killed by a signal: the code a shell reports, 128+n.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+		return &platform.ExitError{Code: code}
 	}
 	if err != nil {
 		return fmt.Errorf("run %s: %w", cmd.Args[0], err)
 	}
 	return nil
+}
+
+// runTTY runs c on a new pseudo-terminal (its controlling terminal, in a
+// session of its own, so the process group the cancel kills is its own):
+// Stdin is copied in, the terminal's output out to Stdout, and window
+// sizes from Resize applied until the command ends.
+func runTTY(c *exec.Cmd, cmd *platform.Command) error {
+	c.Env = append(c.Env, "TERM="+cmd.TTY.TermName())
+	ptmx, err := pty.StartWithSize(c, &pty.Winsize{Rows: cmd.TTY.Rows, Cols: cmd.TTY.Cols})
+	if err != nil {
+		return err
+	}
+	defer ptmx.Close()
+	done := make(chan struct{})
+	defer close(done)
+	if cmd.TTY.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case ws := <-cmd.TTY.Resize:
+					_ = pty.Setsize(ptmx, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols})
+				}
+			}
+		}()
+	}
+	if cmd.Stdin != nil {
+		// Ends with the terminal (a write error) or the input (EOF). The
+		// terminal turns the user's ^D into EOF for the program itself.
+		go func() { _, _ = io.Copy(ptmx, cmd.Stdin) }()
+	}
+	out := cmd.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	copied := make(chan struct{})
+	go func() {
+		// Reading the master fails with EIO once the program and every
+		// process holding the terminal have gone: the end of its output.
+		_, _ = io.Copy(out, ptmx)
+		close(copied)
+	}()
+	err = c.Wait()
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		// A background child still holds the terminal open.
+	}
+	return err
 }
 
 // DialContext connects from this machine.

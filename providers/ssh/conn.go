@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -293,7 +294,8 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 	if err != nil {
 		return fmt.Errorf("run %s on %s: %w", prog, c.name, err)
 	}
-	if c.commandTimeout > 0 {
+	// An interactive terminal session lasts as long as its user wants.
+	if c.commandTimeout > 0 && cmd.TTY == nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.commandTimeout,
 			fmt.Errorf("command timed out after %s (command_timeout)", c.commandTimeout))
@@ -337,6 +339,30 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 	}
 	pids := newPidFilter(stderr)
 	sess.Stderr = pids
+	if cmd.TTY != nil {
+		// On a terminal the program's stderr, the pid line included, is
+		// the terminal's one output stream.
+		pids = newPidFilter(sess.Stdout)
+		sess.Stdout, sess.Stderr = pids, nil
+		modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		if err := sess.RequestPty(cmd.TTY.TermName(), int(cmd.TTY.Rows), int(cmd.TTY.Cols), modes); err != nil {
+			return fmt.Errorf("run %s on %s: request a terminal: %w", prog, c.name, err)
+		}
+		if cmd.TTY.Resize != nil {
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				for {
+					select {
+					case <-done:
+						return
+					case ws := <-cmd.TTY.Resize:
+						_ = sess.WindowChange(int(ws.Rows), int(ws.Cols))
+					}
+				}
+			}()
+		}
+	}
 	if err := sess.Start(line); err != nil {
 		if c.waitDead(time.Second) {
 			return fmt.Errorf("run %s: %w", prog, c.deadError())
@@ -368,7 +394,8 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 			x.Stderr = strings.TrimSpace(tail.String())
 		}
 		if x.Code == 0 && ee.Signal() != "" {
-			x.Code = 128
+			// Killed by a signal: the code a shell reports, 128+n.
+			x.Code = 128 + signalNumber(ee.Signal())
 		}
 		return fmt.Errorf("run %s on %s: %w", prog, c.name, x)
 	}
@@ -377,6 +404,18 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 		return fmt.Errorf("run %s: %w", prog, c.deadError())
 	}
 	return fmt.Errorf("run %s on %s: %w", prog, c.name, err)
+}
+
+// signalNumber is the Linux number of an SSH signal name (RFC 4254
+// 6.10), 0 for names it does not know.
+func signalNumber(name string) int {
+	n := map[string]syscall.Signal{
+		"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
+		"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
+		"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM,
+		"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2,
+	}[name]
+	return int(n)
 }
 
 // stop ends a cancelled command. The signal request reaches the program
@@ -496,7 +535,8 @@ func (f *pidFilter) Write(p []byte) (int, error) {
 		line := f.head[:i]
 		f.head = f.head[i+1:]
 		if bytes.HasPrefix(line, []byte(pidMarker)) {
-			if n, err := strconv.Atoi(string(line[len(pidMarker):])); err == nil {
+			// A terminal ends the line with \r\n.
+			if n, err := strconv.Atoi(string(bytes.TrimSuffix(line[len(pidMarker):], []byte("\r")))); err == nil {
 				f.p = n
 			}
 			f.pass()
