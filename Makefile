@@ -6,7 +6,7 @@ PKGS     := ./...
 # the timeout bounds a hung test, it is not a speed target.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean
+.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean fuzz fuzz-smoke faults
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,30 @@ bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts (takes min
 
 bench-smoke: ## the benchmark's CI smoke run (3 hosts, small app, one run)
 	$(GO) test -run 'TestBenchSmoke|TestGenerateApp' -v ./bench/
+
+# Every fuzz target, as package:Target (docs/faults.md lists what each covers).
+FUZZ_TARGETS := \
+	./environments:FuzzLoad \
+	./platform:FuzzParseProcfile \
+	./platform/release:FuzzParseManifest \
+	./platform/release:FuzzStream \
+	./platform/engine:FuzzHostState \
+	./platform/engine:FuzzLockInfo \
+	./providers/ssh:FuzzResolve \
+	./providers/vagrant:FuzzParseRecords \
+	./providers/vagrant:FuzzParseSSHConfig \
+	./plugins:FuzzReadLockFile
+FUZZTIME ?= 5s
+FUZZPARALLEL ?= 1
+
+fuzz-smoke: ## run every fuzz target for a few seconds (CI); a crash is saved under the package's testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  printf 'fuzz %-20s %-22s %s\n' "$$fn" "$$pkg" "$(FUZZTIME)"; \
+	  out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel $(FUZZPARALLEL) $$pkg 2>&1) || { echo "$$out" | tail -30; exit 1; }; \
+	done
+
+fuzz: ## run every fuzz target for 2 minutes (FUZZTIME=10m for longer)
+	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME)) FUZZPARALLEL=2
 
 base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
 	$(GO) run ./cmd/plat image build-base

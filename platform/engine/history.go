@@ -35,22 +35,56 @@ func historyLine(h HistoryEntry) string {
 	return string(b)
 }
 
-func parseHistory(lines []string) []HistoryEntry {
-	var out []HistoryEntry
+// parseHistory reads history lines; a line that is not a history entry
+// (garbage, a line cut short by a full disk) or that names something other
+// than a release id is skipped and counted in bad.
+func parseHistory(lines []string) (out []HistoryEntry, bad int) {
 	for _, l := range lines {
 		var h HistoryEntry
-		if json.Unmarshal([]byte(l), &h) == nil {
-			out = append(out, h)
+		if json.Unmarshal([]byte(l), &h) != nil || !okID(h.Release) || !okID(h.Previous) {
+			bad++
+			continue
 		}
+		out = append(out, h)
 	}
-	return out
+	return out, bad
 }
+
+func okID(id string) bool { return id == "" || release.ValidID(id) }
 
 // hostState is what a target has, read in one round trip.
 type hostState struct {
 	hostcmd.HostState
 	manifest *release.Manifest
 	history  []HistoryEntry
+	// found lists what plat ignored on the host because it is not state
+	// plat writes: a current link that leaves releases/, odd release
+	// names, unreadable history lines.
+	found []string
+}
+
+// newHostState keeps only what can name a release under deploy_to.
+func newHostState(hs hostcmd.HostState) *hostState {
+	st := &hostState{HostState: hs}
+	if st.Current != "" && !release.ValidID(st.Current) {
+		st.found = append(st.found, fmt.Sprintf("current points to %q, not to a release in releases/: ignored, the next switch replaces it", hs.Current))
+		st.Current, st.Manifest, st.ManifestSHA256 = "", "", ""
+	}
+	var rels []string
+	for _, r := range st.Releases {
+		if release.ValidID(r) {
+			rels = append(rels, r)
+		} else {
+			st.found = append(st.found, fmt.Sprintf("releases/%s is not a release plat made: ignored", r))
+		}
+	}
+	st.Releases = rels
+	var bad int
+	st.history, bad = parseHistory(st.History)
+	if bad > 0 {
+		st.found = append(st.found, fmt.Sprintf(".plat/history has %d unreadable line(s): skipped", bad))
+	}
+	return st
 }
 
 func readState(ctx context.Context, t *platform.Target) (*hostState, error) {
@@ -66,13 +100,11 @@ func readStateFrom(ctx context.Context, t *platform.Target, known func(id, hash 
 		if err != nil {
 			return nil, err
 		}
-		st := &hostState{HostState: hostcmd.ParseState(out)}
+		st := newHostState(hostcmd.ParseState(out))
 		if st.Current == "" || st.ManifestSHA256 == "" {
-			st.history = parseHistory(st.History)
 			return st, nil
 		}
 		if m := known(st.Current, st.ManifestSHA256); m != nil {
-			st.history = parseHistory(st.History)
 			st.manifest = m
 			return st, nil
 		}
@@ -81,16 +113,25 @@ func readStateFrom(ctx context.Context, t *platform.Target, known func(id, hash 
 	if err != nil {
 		return nil, err
 	}
-	st := &hostState{HostState: hostcmd.ParseState(out)}
-	st.history = parseHistory(st.History)
+	st := newHostState(hostcmd.ParseState(out))
 	if st.Current != "" && st.Manifest != "" {
 		m, err := release.Parse(strings.NewReader(st.Manifest))
 		if err != nil {
-			return nil, fmt.Errorf("read manifest of %s: %w", st.Current, err)
+			// A host manifest plat cannot trust is no base for an
+			// upload: the release is sent whole.
+			st.found = append(st.found, fmt.Sprintf("manifest of %s is unreadable (%v): not used", st.Current, err))
+		} else {
+			st.manifest = m
 		}
-		st.manifest = m
 	}
 	return st, nil
+}
+
+// reportFound says what plat found on the host and ignored.
+func (e *Engine) reportFound(t *platform.Target, st *hostState) {
+	for _, f := range st.found {
+		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "found on the host: " + f})
+	}
 }
 
 // previousOf returns the release that was current before cur, from history.
@@ -233,6 +274,7 @@ func (e *Engine) readStates(ctx context.Context, env string, ts []*platform.Targ
 		if err != nil {
 			return &HostError{Host: t.Name, Step: "read state", Err: err}
 		}
+		e.reportFound(t, s)
 		mu.Lock()
 		states[t.Name] = s
 		mu.Unlock()
@@ -331,6 +373,7 @@ func (e *Engine) hostStatus(ctx context.Context, env *platform.Environment, t *p
 		hs.Error = err.Error()
 		return hs
 	}
+	e.reportFound(t, st)
 	hs.Release = st.Current
 	for i := len(st.history) - 1; i >= 0; i-- {
 		h := st.history[i]

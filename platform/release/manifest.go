@@ -100,9 +100,56 @@ func Parse(r io.Reader) (*Manifest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("manifest line %d: size: %w", n, err)
 		}
-		m.Entries = append(m.Entries, Entry{Kind: Kind(f[0][0]), Mode: fs.FileMode(mode), Size: size, Hash: f[3], Path: f[4]})
+		kind := Kind(f[0][0])
+		switch kind {
+		case KindFile, KindPrivate, KindDir, KindSymlink:
+		default:
+			return nil, fmt.Errorf("manifest line %d: unknown kind %q", n, f[0])
+		}
+		if size < 0 {
+			return nil, fmt.Errorf("manifest line %d: negative size", n)
+		}
+		if err := CheckPath(f[4]); err != nil {
+			return nil, fmt.Errorf("manifest line %d: %w", n, err)
+		}
+		if strings.ContainsAny(f[3], " /") || f[3] == "" || (kind != KindDir && !isHex(f[3])) {
+			return nil, fmt.Errorf("manifest line %d: malformed hash %q", n, f[3])
+		}
+		m.Entries = append(m.Entries, Entry{Kind: kind, Mode: fs.FileMode(mode) & fs.ModePerm, Size: size, Hash: f[3], Path: f[4]})
 	}
 	return m, sc.Err()
+}
+
+// CheckPath reports whether p can name a path inside a release: relative,
+// slash-separated, no empty, "." or ".." element, no NUL, newline or
+// backslash. Manifests read from hosts are checked with it, so a host
+// that lies cannot make plat remove or link anything outside the release.
+func CheckPath(p string) error {
+	if p == "" {
+		return fmt.Errorf("empty path")
+	}
+	if strings.ContainsAny(p, "\x00\n\\") {
+		return fmt.Errorf("path %q: NUL, newline and backslash are not allowed in release paths", p)
+	}
+	if strings.HasPrefix(p, "/") {
+		return fmt.Errorf("path %q is absolute", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == "" || el == "." || el == ".." {
+			return fmt.Errorf("path %q leaves the release or is not clean", p)
+		}
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Lookup returns the entry at path.

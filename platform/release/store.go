@@ -48,6 +48,22 @@ func Num(id string) int {
 	return n
 }
 
+// ValidID reports whether id is a release id plat makes: "r" and a
+// decimal number without leading zeros. Ids read from hosts (the current
+// link, release dirs, history) are checked with it before plat uses them
+// in a path, so "../x" or "/etc" never reaches a host command.
+func ValidID(id string) bool {
+	if len(id) < 2 || len(id) > 20 || id[0] != 'r' || id[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ID formats a release number.
 func ID(n int) string { return "r" + strconv.Itoa(n) }
 

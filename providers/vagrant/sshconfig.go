@@ -42,7 +42,7 @@ func ParseSSHConfig(r io.Reader) ([]SSHConfig, error) {
 			continue
 		}
 		if key == "host" {
-			if len(args) == 0 {
+			if len(args) == 0 || args[0] == "" {
 				return nil, fmt.Errorf("parse ssh-config line %d: Host without a name", n)
 			}
 			out = append(out, SSHConfig{Host: args[0], Options: map[string]string{}})

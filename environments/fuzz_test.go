@@ -1,0 +1,42 @@
+package environments
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzLoad: any plat.hcl either loads into a project or gives
+// diagnostics, each with a summary and (for errors in the file) a range
+// in it; never a panic, never both a project and errors.
+func FuzzLoad(f *testing.F) {
+	for _, dir := range []string{"valid", "invalid"} {
+		names, _ := filepath.Glob(filepath.Join("testdata", dir, "*.hcl"))
+		for _, n := range names {
+			if b, err := os.ReadFile(n); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte("app \"a\" {}\nenvironment \"e\" {\n  provider \"local\" {}\n  cluster \"web\" { hosts = [\"w[1:3]\"] }\n}\n"))
+	f.Add([]byte("app \"a\" {}\nenvironment \"e\" { inherits = \"e\" }\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, DefaultFile), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, _, diags := Load(Options{Dir: dir})
+		if diags.HasErrors() {
+			for _, d := range diags {
+				if strings.TrimSpace(d.Summary) == "" {
+					t.Fatalf("diagnostic without a summary: %+v", d)
+				}
+			}
+			return
+		}
+		if p == nil {
+			t.Fatalf("no project and no error diagnostics")
+		}
+	})
+}
