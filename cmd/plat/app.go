@@ -218,6 +218,16 @@ func (a *app) load() (*platform.Project, error) {
 	return p, nil
 }
 
+// stateDir is the project's .plat directory, created with the .gitignore
+// that keeps it out of git before anything is written into it.
+func stateDir(projectDir string) (string, error) {
+	dir := filepath.Join(projectDir, ".plat")
+	if _, err := engine.EnsureStateDir(dir); err != nil {
+		return "", fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	return dir, nil
+}
+
 // engine loads the project and wires an engine for it.
 func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
 	p, err := a.load()
@@ -228,11 +238,15 @@ func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
 	if a.verbose {
 		level = slog.LevelDebug
 	}
+	state, err := stateDir(p.Dir)
+	if err != nil {
+		return nil, err
+	}
 	e := &engine.Engine{
 		Project:   p,
 		Providers: a.providers(p.Dir),
 		Builder:   buildpacks.New(buildpacks.Options{BaseDir: p.Dir}),
-		StateDir:  filepath.Join(p.Dir, ".plat"),
+		StateDir:  state,
 		UI:        a.ui(),
 		Log:       slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level})),
 	}

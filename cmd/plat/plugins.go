@@ -81,7 +81,11 @@ plugin protocol, and records its checksum in .plat/plugins.lock.hcl.`,
 			if err != nil {
 				return err
 			}
-			e, err := plugins.Install(cmd.Context(), args[0], filepath.Join(dir, ".plat", "plugins"))
+			state, err := stateDir(dir)
+			if err != nil {
+				return err
+			}
+			e, err := plugins.Install(cmd.Context(), args[0], filepath.Join(state, "plugins"))
 			if err != nil {
 				return err
 			}
@@ -106,7 +110,11 @@ func newPluginsLockCommand(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			e, err := plugins.Lock(cmd.Context(), filepath.Join(dir, ".plat", plugins.LockFileName), path)
+			state, err := stateDir(dir)
+			if err != nil {
+				return err
+			}
+			e, err := plugins.Lock(cmd.Context(), filepath.Join(state, plugins.LockFileName), path)
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,13 @@ import (
 func (p *project) sshEnv(f *sshtest.Fleet, extra string) []int {
 	p.t.Helper()
 	ports := freePorts(p.t, len(f.Hosts))
+	return p.sshEnvOn(f, ports, func(h *sshtest.Host) string { return h.Root }, extra)
+}
+
+// sshEnvOn is sshEnv with the app ports starting at ports and each host's
+// deploy_to from root (two apps sharing a fleet).
+func (p *project) sshEnvOn(f *sshtest.Fleet, ports int, root func(h *sshtest.Host) string, extra string) []int {
+	p.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nenvironment \"fleet\" {\n  provider \"ssh\" {\n    ssh_config  = %q\n    known_hosts = %q\n  }\n", f.SSHConfig, f.KnownHosts)
 	// One database for the fleet, as web servers share a database server.
@@ -39,7 +46,7 @@ func (p *project) sshEnv(f *sshtest.Fleet, extra string) []int {
 	out := make([]int, len(f.Hosts))
 	for i, h := range f.Hosts {
 		out[i] = ports + i
-		fmt.Fprintf(&b, "    host %q {\n      deploy_to = %q\n      port = %d\n    }\n", h.Name, h.Root, ports+i)
+		fmt.Fprintf(&b, "    host %q {\n      deploy_to = %q\n      port = %d\n    }\n", h.Name, root(h), ports+i)
 	}
 	b.WriteString("  }\n" + extra + "}\n")
 	hcl := filepath.Join(p.dir, "plat.hcl")

@@ -33,6 +33,17 @@ type source struct {
 // submodule's .git is a file).
 var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".plat": true}
 
+// stateOrVCS reports whether a repository path lies in a VCS or state
+// directory, which no release contains.
+func stateOrVCS(path string) bool {
+	for _, seg := range strings.Split(path, "/") {
+		if vcsDirs[seg] {
+			return true
+		}
+	}
+	return false
+}
+
 // fetch puts the source at ref into a fresh directory under work: the
 // project repository's HEAD (committed content, submodules included), a
 // remote repository (cached clone, fetched), or a plain directory.
@@ -140,6 +151,11 @@ func (e *Engine) fetchSubmodules(ctx context.Context, repo, sha, dst string) err
 		}
 		f := strings.Fields(meta)
 		if len(f) != 3 || f[1] != "commit" {
+			continue
+		}
+		if stateOrVCS(path) {
+			// A repository committed by mistake inside plat's state (a
+			// build checkout under .plat): never part of a release.
 			continue
 		}
 		subSHA := f[2]

@@ -98,6 +98,23 @@ func (e *LockHeldError) Error() string {
 		e.Info.Since.Format(time.RFC3339), e.Host, e.Info.messageSuffix())
 }
 
+// OwnerError is a deploy_to that another app deployed to first: a
+// deploy_to belongs to one app, so nothing is changed there.
+type OwnerError struct {
+	Host, DeployTo string
+	Owner, App     string
+}
+
+func (e *OwnerError) Error() string {
+	owner := e.Owner
+	if owner == "" {
+		owner = "another app (being claimed right now)"
+	} else {
+		owner = fmt.Sprintf("app %q", owner)
+	}
+	return fmt.Sprintf("host %s: %s belongs to %s, not %q: refusing to change it (give each app its own deploy_to)", e.Host, e.DeployTo, owner, e.App)
+}
+
 // DeployError is a push or rollback that failed on hosts (exit 1).
 type DeployError struct {
 	Op    string

@@ -114,7 +114,10 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 	}
 	info := LockInfo{Owner: e.user(), Since: e.now(), Command: command, Message: message, PID: os.Getpid()}.encode()
 	take := func(ctx context.Context, t *platform.Target) error {
-		out, err := run(ctx, t, hostcmd.Lock(t.DeployTo, l.token, LockLease, info))
+		out, err := run(ctx, t, hostcmd.Lock(t.DeployTo, e.Project.App.Name, l.token, LockLease, info))
+		if platform.ExitCode(err) == 4 {
+			return &OwnerError{Host: t.Name, DeployTo: t.DeployTo, Owner: hostcmd.ParseOwner(out), App: e.Project.App.Name}
+		}
 		if platform.ExitCode(err) == 3 {
 			lines := strings.SplitN(out, "\n", 2)
 			rest := ""
@@ -189,7 +192,7 @@ func (e *Engine) heartbeat(ctx context.Context, l *deployLock, info string) {
 			return
 		case <-tick.C:
 			errs := e.forEach(ctx, l.targets, 0, func(ctx context.Context, t *platform.Target) error {
-				_, err := run(ctx, t, hostcmd.Lock(t.DeployTo, l.token, LockLease, info))
+				_, err := run(ctx, t, hostcmd.Lock(t.DeployTo, e.Project.App.Name, l.token, LockLease, info))
 				return err
 			})
 			for h, err := range errs {
@@ -319,4 +322,23 @@ func (e *Engine) BreakLock(ctx context.Context, envName string) ([]LockState, er
 		return broken, &DeployError{Op: "break lock", Hosts: errs}
 	}
 	return broken, nil
+}
+
+// checkOwner refuses to change hosts whose deploy_to belongs to another
+// app (for commands that do not take the deploy lock, which checks it too).
+func (e *Engine) checkOwner(ctx context.Context, ts []*platform.Target) error {
+	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
+		out, err := run(ctx, t, hostcmd.CheckOwner(t.DeployTo, e.Project.App.Name))
+		if platform.ExitCode(err) == 4 {
+			return &OwnerError{Host: t.Name, DeployTo: t.DeployTo, Owner: hostcmd.ParseOwner(out), App: e.Project.App.Name}
+		}
+		if err != nil {
+			return &HostError{Host: t.Name, Step: "check owner", Err: err}
+		}
+		return nil
+	})
+	for _, h := range sortedHosts(errs) {
+		return errs[h]
+	}
+	return nil
 }

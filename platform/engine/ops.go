@@ -240,6 +240,9 @@ func (e *Engine) startCurrent(ctx context.Context, env *platform.Environment, pr
 		return err
 	}
 	defer closeAll()
+	if err := e.checkOwner(ctx, ts); err != nil {
+		return err
+	}
 	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		st, err := readState(ctx, t)
 		if err != nil || st.Current == "" {
@@ -295,6 +298,9 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 	ts, closeAll, terr := e.targets(ctx, env, prov, nil)
 	if terr == nil {
 		defer closeAll()
+		if err := e.checkOwner(ctx, ts); err != nil {
+			return nil, err
+		}
 		drain := env.Rollout.DrainTimeout
 		if drain <= 0 {
 			drain = 10 * time.Second

@@ -75,6 +75,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 			return nil, fmt.Errorf("%w: environment %s: the private settings directory %s does not exist (app or environment `private`)", ErrConfig, env.Name, env.Private)
 		}
 	}
+	if err := e.prepareState(ctx); err != nil {
+		return nil, err
+	}
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
 		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
 	ts, closeAll, err := e.targets(ctx, env, prov, nil)
@@ -114,14 +117,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		states = st
 	}
 
-	work, err := os.MkdirTemp(filepath.Join(e.StateDir), "build-")
+	work, err := os.MkdirTemp(e.StateDir, "build-")
 	if err != nil {
-		if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
-			return nil, err
-		}
-		if work, err = os.MkdirTemp(e.StateDir, "build-"); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	defer os.RemoveAll(work)
 

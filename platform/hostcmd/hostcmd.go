@@ -286,10 +286,20 @@ func Verify(deployTo string) *platform.Command { return script(verifyScript, dep
 // a directory (mkdir is atomic) holding an info file with key=value lines;
 // an expired lease may be taken over. Exit 3 with the info on stdout when
 // someone else holds it.
+//
+// A deploy_to belongs to one app: with $5 set, the first lock writes the
+// app's name to .plat/app (O_EXCL, so two first pushes cannot both claim
+// it), and a lock for another app exits 4 with "owner" and the owner's
+// name, before the lock or anything else changes.
 const lockScript = `set -e
 cd "$1" 2>/dev/null || { mkdir -p "$1"; cd "$1"; }
 mkdir -p .plat
-token=$2; lease=$3; info=$4
+token=$2; lease=$3; info=$4; app=$5
+if [ -n "$app" ]; then
+  ( set -C; printf '%s\n' "$app" > .plat/app ) 2>/dev/null || true
+  owner=$(cat .plat/app 2>/dev/null || true)
+  if [ "$owner" != "$app" ]; then echo owner; printf '%s\n' "$owner"; exit 4; fi
+fi
 now=$(date +%s)
 write() { printf '%s\nexpires=%s\ntoken=%s\n' "$info" "$((now + lease))" "$token" > .plat/lock/info.tmp && mv .plat/lock/info.tmp .plat/lock/info; }
 if mkdir .plat/lock 2>/dev/null; then write; echo acquired; exit 0; fi
@@ -306,9 +316,34 @@ printf '%s\n' "$held"
 exit 3
 `
 
-// Lock takes the deploy lock for lease seconds; info is key=value lines.
-func Lock(deployTo, token string, lease time.Duration, info string) *platform.Command {
-	return script(lockScript, deployTo, token, strconv.Itoa(int(lease.Seconds())), info)
+// Lock takes app's deploy lock for lease seconds; info is key=value lines.
+// Exit 3: held by someone else; exit 4: deploy_to belongs to another app
+// (ParseOwner reads its name).
+func Lock(deployTo, app, token string, lease time.Duration, info string) *platform.Command {
+	return script(lockScript, deployTo, token, strconv.Itoa(int(lease.Seconds())), info, app)
+}
+
+// ownerScript exits 4 with the owner's name when deploy_to belongs to
+// another app than $2 (a deploy_to nobody claimed yet is not refused).
+const ownerScript = `cd "$1" 2>/dev/null || exit 0
+owner=$(cat .plat/app 2>/dev/null) || exit 0
+[ "$owner" = "$2" ] && exit 0
+echo owner
+printf '%s\n' "$owner"
+exit 4
+`
+
+// CheckOwner checks that deploy_to is app's, for commands that change a
+// host without the deploy lock (down, start, stop).
+func CheckOwner(deployTo, app string) *platform.Command {
+	return script(ownerScript, deployTo, app)
+}
+
+// ParseOwner returns the owner named by Lock's or CheckOwner's output
+// after exit 4.
+func ParseOwner(out string) string {
+	_, rest, _ := strings.Cut(out, "owner\n")
+	return strings.TrimSpace(rest)
 }
 
 // unlockScript removes the lock if token holds it (or always, when token is

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plat-sh/plat/providers/ssh/sshtest"
+)
+
+// newProjectNamed is the example project with its app renamed: another
+// app of the same team.
+func newProjectNamed(t *testing.T, name string) *project {
+	t.Helper()
+	p := newProject(t)
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	b, err := os.ReadFile(hcl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(string(b), `app "notes"`, `app "`+name+`"`, 1)
+	if renamed == string(b) {
+		t.Fatal(`the example's plat.hcl has no app "notes" block`)
+	}
+	if err := os.WriteFile(hcl, []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.git("commit", "-q", "-am", "app "+name)
+	return p
+}
+
+// A deploy_to belongs to the app that deployed there first: another app
+// pointed at it is refused, naming both, before anything changes there.
+func TestDeployToBelongsToOneApp(t *testing.T) {
+	fleet := sshtest.New(t, 2)
+	notes := newProject(t)
+	ports := notes.sshEnv(fleet, "")
+	t.Cleanup(func() { notes.plat("down", "fleet") })
+	notes.mustPlat("push", "fleet")
+	serves(t, ports, "release r1")
+	history := map[string]string{}
+	for _, h := range fleet.Hosts {
+		b, err := os.ReadFile(filepath.Join(h.Root, ".plat", "history"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		history[h.Name] = string(b)
+	}
+
+	blog := newProjectNamed(t, "blog")
+	blog.sshEnvOn(fleet, freePorts(t, len(fleet.Hosts)), func(h *sshtest.Host) string { return h.Root }, "")
+	for _, args := range [][]string{{"push", "fleet"}, {"down", "fleet"}, {"rollback", "fleet"}} {
+		r := blog.plat(args...)
+		if r.code != 1 || !strings.Contains(r.stderr, `belongs to app "notes", not "blog"`) || !strings.Contains(r.stderr, fleet.Hosts[0].Root) {
+			t.Errorf("plat %s of another app on notes' deploy_to: want exit 1 naming both apps and the path, got %s", args[0], r)
+		}
+	}
+	serves(t, ports, "release r1")
+	for _, h := range fleet.Hosts {
+		b, err := os.ReadFile(filepath.Join(h.Root, ".plat", "history"))
+		if err != nil || string(b) != history[h.Name] {
+			t.Errorf("%s: history changed by the refused app:\n%s", h.Name, b)
+		}
+		if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
+			t.Errorf("%s: the refused push left a lock", h.Name)
+		}
+	}
+	// The owner itself goes on as before.
+	notes.write("VERSION", "2.0.0\n")
+	notes.mustPlat("push", "fleet")
+	serves(t, ports, "release r2")
+}
