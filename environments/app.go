@@ -20,6 +20,7 @@ var appSchema = &hcl.BodySchema{
 		{Type: "source"},
 		{Type: "task", LabelNames: []string{"name"}},
 		{Type: "health"},
+		{Type: "secret", LabelNames: []string{"name"}},
 	},
 }
 
@@ -80,6 +81,7 @@ func (l *loader) decodeApp(b *hcl.Block) *platform.App {
 		app.Env, _ = l.stringMap(at, s)
 	}
 
+	l.checkSecretNames(content.Blocks)
 	var sourceSeen, healthSeen *hcl.Block
 	tasks := map[string]*hcl.Block{}
 	for _, blk := range content.Blocks {
@@ -94,6 +96,8 @@ func (l *loader) decodeApp(b *hcl.Block) *platform.App {
 				healthSeen = blk
 				app.Health = l.decodeHealth(blk, s)
 			}
+		case "secret":
+			l.appSecrets = append(l.appSecrets, blk)
 		case "task":
 			name := blk.Labels[0]
 			if prev := tasks[name]; prev != nil {

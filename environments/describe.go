@@ -50,6 +50,13 @@ func Describe(p *platform.Project, env *platform.Environment) string {
 		}
 		row(key, k+"="+envVars[k])
 	}
+	for i, sec := range env.Secrets {
+		key := ""
+		if i == 0 {
+			key = "secrets"
+		}
+		row(key, sec.Name+"=(secret) from "+secretSource(dir, sec))
+	}
 	tw.Flush()
 
 	hosts := env.Hosts()
@@ -184,6 +191,9 @@ func envFields(dir string, app *platform.App, e *platform.Environment) []field {
 	env := mergedEnv(app, e)
 	for _, k := range sortedKeys(env) {
 		add("env", "env."+k, env[k])
+	}
+	for _, sec := range e.Secrets {
+		add("env", "secret."+sec.Name, "(secret) from "+secretSource(dir, sec))
 	}
 	for _, h := range e.Hosts() {
 		add("hosts", "host "+h.Name, hostString(h))
@@ -383,4 +393,19 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// secretSource names where a secret comes from, never its value.
+func secretSource(dir string, s platform.Secret) string {
+	if s.Dotenv != "" {
+		k := s.Key
+		if k == "" {
+			k = s.Name
+		}
+		return "dotenv " + relPath(dir, s.Dotenv) + " (" + k + ")"
+	}
+	if len(s.Command) > 0 {
+		return "command " + argvString(s.Command)
+	}
+	return s.Source()
 }

@@ -21,6 +21,7 @@ var envSchema = &hcl.BodySchema{
 		{Type: "cluster", LabelNames: []string{"name"}},
 		{Type: "rollout"},
 		{Type: "hook", LabelNames: []string{"event"}},
+		{Type: "secret", LabelNames: []string{"name"}},
 	},
 }
 
@@ -79,6 +80,7 @@ func (l *loader) loadEnvironments(blocks []*hcl.Block) []*platform.Environment {
 				Subject:  b.LabelRanges[0].Ptr(),
 			})
 		}
+		l.checkSecretNames(content.Blocks)
 		s := &envSpec{name: name, block: b, own: content, inherits: content.Attributes["inherits"]}
 		specs[name] = s
 		order = append(order, s)
@@ -176,6 +178,8 @@ func (l *loader) resolveEnv(s *envSpec, specs map[string]*envSpec, stack []*envS
 			blocks[typ] = inh
 		}
 	}
+	// Secrets inherit by name: a child's secret replaces its parent's.
+	blocks["secret"] = mergeSecretBlocks(p.blocks["secret"], s.blocks["secret"])
 	s.attrs, s.blocks = attrs, blocks
 	return true
 }
@@ -234,6 +238,8 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 			e.Private = filepath.Clean(p)
 		}
 	}
+
+	e.Secrets = l.decodeSecrets(mergeSecretBlocks(l.appSecrets, s.blocks["secret"]), sc, mergedEnv(l.app, e))
 
 	hostDeploy := map[*platform.Host]*hcl.Attribute{}
 	seenHosts := map[string]hcl.Range{}

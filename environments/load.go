@@ -93,6 +93,7 @@ type loader struct {
 
 	appName    string
 	appPrivate *hcl.Attribute
+	appSecrets []*hcl.Block
 	appHealth  *platform.HealthCheck
 	app        *platform.App
 }

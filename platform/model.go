@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"strings"
 	"time"
 )
 
@@ -130,6 +131,45 @@ type Environment struct {
 	Env map[string]string
 	// Processes selects process supervision: "plat" (default) or "systemd".
 	Processes string
+	// Secrets are the app's and this environment's secret blocks, merged
+	// by name (the environment's, then its parents', then the app's).
+	Secrets []Secret
+}
+
+// Secret is a value resolved on the pushing machine at push time and
+// given to the processes as an environment variable through a 0600 file
+// on each host; plat never prints it. Exactly one source is set.
+type Secret struct {
+	Name string
+	// Dotenv is a KEY=value file outside the project (mode 0600); Key is
+	// the variable read from it (default Name).
+	Dotenv string
+	Key    string
+	// FromEnv is a variable of plat's own environment.
+	FromEnv string
+	// Command is run as argv (no shell); its stdout, less one trailing
+	// newline, is the value.
+	Command []string
+	Timeout time.Duration
+	// Where is the block's file:line, for errors.
+	Where string
+}
+
+// Source describes where the value comes from, without the value.
+func (s Secret) Source() string {
+	switch {
+	case s.Dotenv != "":
+		k := s.Key
+		if k == "" {
+			k = s.Name
+		}
+		return "dotenv " + s.Dotenv + " (" + k + ")"
+	case s.FromEnv != "":
+		return "env $" + s.FromEnv
+	case len(s.Command) > 0:
+		return "command " + strings.Join(s.Command, " ")
+	}
+	return "-"
 }
 
 // Hosts returns every host of every cluster, in declaration order.

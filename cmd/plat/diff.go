@@ -14,7 +14,9 @@ func newDiffCommand(a *app) *cobra.Command {
 		Use:   "diff ENV A B",
 		Short: "List the files that changed between two releases",
 		Long: `diff compares two recorded releases of an environment. Private settings
-are listed by name only, unless --show-private prints their contents.`,
+are listed by name only, unless --show-private prints their contents.
+Secrets are listed by name when their value changed; their values are
+never shown.`,
 		Example: `  plat diff prod r41 r42
   plat diff prod r41 r42 --show-private`,
 		Args: exactArgs(3, "an environment and two releases"),
@@ -38,6 +40,9 @@ are listed by name only, unless --show-private prints their contents.`,
 				suffix := ""
 				if c.Private {
 					suffix = " (private)"
+				}
+				if c.Secret {
+					suffix = " (secret)"
 				}
 				fmt.Fprintf(a.stdout, "%s %s%s\n", mark, c.Path, suffix)
 				if c.Private && showPrivate {

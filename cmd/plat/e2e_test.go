@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	platBin = filepath.Join(dir, "plat")
+	// The local store's age identity: the tests' own, never the user's.
+	os.Setenv("PLAT_AGE_IDENTITY", filepath.Join(dir, "age", "identity"))
 	out, err := exec.Command("go", "build", "-o", platBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build plat: %v\n%s", err, out)
@@ -42,6 +44,7 @@ type project struct {
 	root string // holds notes/ and notes-private/
 	dir  string // notes/
 	port int
+	env  []string // extra environment of plat
 }
 
 func newProject(t *testing.T) *project {
@@ -98,7 +101,7 @@ func (p *project) plat(args ...string) result {
 	cmd := exec.Command(platBin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = append(os.Environ(), "CI=true")
+	cmd.Env = append(append(os.Environ(), "CI=true"), p.env...)
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

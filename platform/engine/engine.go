@@ -41,10 +41,19 @@ type Engine struct {
 	Concurrency int
 	// Now is the clock (tests may fix it).
 	Now func() time.Time
+	// AgeIdentity is the age identity file that encrypts private content
+	// and secrets in the local store; "" means release.DefaultIdentityPath.
+	AgeIdentity string
+
+	keysOnce sync.Once
+	keys     *release.Keyring
+	maskMu   sync.Mutex
+	masks    []string // secret values emit hides
 }
 
 func (e *Engine) store() *release.Store {
-	return &release.Store{Root: filepath.Join(e.StateDir, "store")}
+	e.keysOnce.Do(func() { e.keys = release.NewKeyring(e.AgeIdentity) })
+	return &release.Store{Root: filepath.Join(e.StateDir, "store"), Keys: e.keys}
 }
 
 func (e *Engine) now() time.Time {
@@ -269,6 +278,7 @@ func (e *Engine) emit(ev platform.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
 	}
+	ev.Message, ev.Error = e.mask(ev.Message), e.mask(ev.Error)
 	if e.UI != nil {
 		e.UI.Event(ev)
 	}

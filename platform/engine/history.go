@@ -472,7 +472,43 @@ func (e *Engine) Diff(envName, a, b string) ([]release.Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: release %s of %s is not in the local store (.plat/store): %v", ErrConfig, b, envName, err)
 	}
-	return release.Diff(ma, mb), nil
+	changes := release.Diff(ma, mb)
+	ra, errA := st.Get(envName, a)
+	rb, errB := st.Get(envName, b)
+	if errA == nil && errB == nil {
+		changes = append(changes, secretChanges(ra.Secrets, rb.Secrets)...)
+	}
+	return changes, nil
+}
+
+// secretChanges compares two releases' secret digests by name.
+func secretChanges(a, b map[string]string) []release.Change {
+	var out []release.Change
+	names := map[string]bool{}
+	for k := range a {
+		names[k] = true
+	}
+	for k := range b {
+		names[k] = true
+	}
+	list := make([]string, 0, len(names))
+	for k := range names {
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	for _, k := range list {
+		da, ina := a[k]
+		db, inb := b[k]
+		switch {
+		case !ina:
+			out = append(out, release.Change{Path: k, Op: "added", Secret: true})
+		case !inb:
+			out = append(out, release.Change{Path: k, Op: "removed", Secret: true})
+		case da != db:
+			out = append(out, release.Change{Path: k, Op: "changed", Secret: true})
+		}
+	}
+	return out
 }
 
 // PrivateContent returns a private file's content in a release (for diff

@@ -55,6 +55,10 @@ type push struct {
 	man     *release.Manifest
 	states  map[string]*hostState
 	start   time.Time
+	// secrets are the release's secret values (name → value), digests
+	// their digests as recorded in the release.
+	secrets map[string]string
+	digests map[string]string
 
 	mu      sync.Mutex
 	rows    map[string]*platform.SummaryRow
@@ -80,6 +84,16 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	}
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
 		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+	if !opts.Resume {
+		// Secrets are read from their sources on this machine, once per
+		// push; a resumed push uses the values its release recorded.
+		if p.secrets, err = e.resolveSecrets(ctx, env); err != nil {
+			return nil, err
+		}
+		if p.digests, err = e.secretDigests(p.secrets); err != nil {
+			return nil, fmt.Errorf("secret digests: %w", err)
+		}
+	}
 	ts, closeAll, err := e.targets(ctx, env, prov, nil)
 	if err != nil {
 		return nil, err
@@ -104,6 +118,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	key, keySHA := "", ""
 	if !opts.Resume && !opts.Plan {
 		key, keySHA = e.sourceKey(ctx, env, opts.Ref)
+		key = digestKey(key, p.digests)
 	}
 	if key != "" && !opts.Force {
 		st, errs := e.readStates(ctx, env.Name, ts)
@@ -146,6 +161,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		if key != "" && p.rel.GitSHA == keySHA {
 			p.rel.SourceKey = key
 		}
+		p.rel.Secrets = p.digests
 		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
 			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
@@ -159,6 +175,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	if !opts.Resume {
 		if err := e.store().Record(p.rel, p.man); err != nil {
 			return nil, fmt.Errorf("record release %s: %w", p.rel.ID, err)
+		}
+		if err := e.store().RecordSecrets(p.env.Name, p.rel.ID, p.secrets); err != nil {
+			return nil, fmt.Errorf("record the secrets of release %s: %w", p.rel.ID, err)
 		}
 		p.id = newPushID(p.rel.ID)
 		p.journalLocal("started", "")
@@ -263,7 +282,17 @@ func (p *push) build(ctx context.Context, work string) error {
 		if err != nil {
 			return err
 		}
-		return e.store().AddTree(src.Dir, man)
+		if err := e.store().AddTree(src.Dir, man); err != nil {
+			return err
+		}
+		// The store holds them encrypted now; the checkout, which is kept
+		// between pushes, must not keep plain copies.
+		for path := range private {
+			if err := os.Remove(filepath.Join(src.Dir, filepath.FromSlash(path))); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -341,7 +370,7 @@ func (p *push) unchanged() bool {
 			return false
 		}
 	}
-	return true
+	return p.sameSecrets()
 }
 
 // nextNumber allocates the release number under the lock: one past the
@@ -524,6 +553,10 @@ func (p *push) loadResume(ctx context.Context) error {
 		return fmt.Errorf("resume %s: %w", last.Release, err)
 	}
 	p.rel, p.man, p.id = rel, man, last.Push
+	if p.secrets, err = e.store().Secrets(p.env.Name, rel.ID); err != nil {
+		return fmt.Errorf("resume %s: %w", last.Release, err)
+	}
+	p.digests = rel.Secrets
 	var mu sync.Mutex
 	e.forEach(ctx, p.targets, 0, func(ctx context.Context, t *platform.Target) error {
 		out, err := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id))
@@ -554,6 +587,7 @@ func (p *push) loadResume(ctx context.Context) error {
 // cannot prepare stops the push with nothing switched.
 func (p *push) uploadAll(ctx context.Context, ts []*platform.Target) error {
 	up := newUploader(p.e, p.rel, p.man)
+	up.secrets = p.secrets
 	defer up.close()
 	errs := p.e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		err := up.upload(ctx, t, p.states[t.Name])
@@ -726,4 +760,29 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	return len(p), nil
+}
+
+// sameSecrets reports whether the release every host runs (per the local
+// store) has the secrets this push resolved.
+func (p *push) sameSecrets() bool {
+	for _, t := range p.targets {
+		s := p.states[t.Name]
+		var cur map[string]string
+		if s != nil && s.Current != "" {
+			if rel, err := p.e.store().Get(p.env.Name, s.Current); err == nil {
+				cur = rel.Secrets
+			} else if len(p.digests) > 0 {
+				return false
+			}
+		}
+		if len(cur) != len(p.digests) {
+			return false
+		}
+		for k, v := range p.digests {
+			if cur[k] != v {
+				return false
+			}
+		}
+	}
+	return true
 }

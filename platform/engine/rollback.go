@@ -94,6 +94,10 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			p.mu.Lock()
 			if up == nil {
 				up = newUploader(e, rel, man)
+				if up.secrets, err = e.store().Secrets(env.Name, target); err != nil {
+					p.mu.Unlock()
+					return &HostError{Host: t.Name, Step: "rollback", Err: err}
+				}
 			}
 			u := up
 			p.mu.Unlock()

@@ -29,6 +29,8 @@ type uploader struct {
 	e   *Engine
 	rel *release.Release
 	man *release.Manifest
+	// secrets are installed next to the release (hostcmd.WriteSecrets).
+	secrets map[string]string
 
 	mu      sync.Mutex
 	streams map[string]*streamFile
@@ -146,7 +148,9 @@ func (u *uploader) linked() (args []string, paths []string) {
 // upload makes releases/<id> on t from its current release.
 func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState) error {
 	if st != nil && st.has(u.rel.ID) {
-		return u.e.step(t.Name, "upload "+u.rel.ID, "already on host", func() error { return nil })
+		return u.e.step(t.Name, "upload "+u.rel.ID, "already on host", func() error {
+			return u.e.writeSecrets(ctx, t, u.rel.ID, u.secrets)
+		})
 	}
 	linkArgs, linkPaths := u.linked()
 	base, baseMan := "", (*release.Manifest)(nil)
@@ -171,6 +175,9 @@ func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState
 			// host), so its hard links cannot be trusted: send everything.
 			u.e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: fmt.Sprintf("release %s on the host does not match its manifest; sending the whole release", plan.Base)})
 			err = u.send(ctx, t, release.PlanUpload("", nil, u.man, linkPaths), nil, linkArgs)
+		}
+		if err == nil {
+			err = u.e.writeSecrets(ctx, t, u.rel.ID, u.secrets)
 		}
 		return err
 	})

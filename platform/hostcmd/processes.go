@@ -20,7 +20,7 @@ mkdir -p "$root/.plat/pids" "$root/.plat/logs"
 cd "$rel"
 while [ $# -ge 2 ]; do
   t=$1; c=$2; shift 2
-  PLAT_PROCESS=$t setsid sh -c '` + SourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
+  PLAT_PROCESS=$t setsid sh -c '` + SourceSecrets + `; ` + SourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
   echo $! > "$root/.plat/pids/$t.pid$sfx"
   echo "$t $!"
 done
@@ -174,7 +174,7 @@ func InRelease(deployTo, id string, argv []string) *platform.Command {
 	if id != "" {
 		rel = "releases/" + id
 	}
-	return script(`cd "$1/$2" || exit 1; shift 2; `+SourceProfile+`; exec "$@"`,
+	return script(`cd "$1/$2" || exit 1; shift 2; `+SourceSecrets+`; `+SourceProfile+`; exec "$@"`,
 		append([]string{deployTo, rel}, argv...)...)
 }
 

@@ -300,6 +300,9 @@ type Change struct {
 	// Op is "added", "changed" or "removed".
 	Op      string
 	Private bool
+	// Secret marks a secret (Path is its name) whose digest differs; its
+	// value is never part of a diff.
+	Secret bool `json:",omitempty"`
 }
 
 // Diff lists what changed from old to new, by path.

@@ -35,8 +35,12 @@ type Release struct {
 	// tasks, config, private settings): a push whose inputs match the
 	// release every host runs has nothing to do, without building.
 	SourceKey string `json:"source_key,omitempty"`
-	Files     int    `json:"files"`
-	Size      int64  `json:"size"`
+	// Secrets are the digests of the secret values (name → HMAC-SHA256 of
+	// name and value, keyed from the store's age identity): they show that
+	// a secret changed without revealing it, even a short one.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	Files   int               `json:"files"`
+	Size    int64             `json:"size"`
 }
 
 // Num returns the numeric part of a release id ("r42" → 42), or 0.
@@ -79,6 +83,14 @@ func SortIDs(ids []string) {
 //	<root>/objects/ab/cdef…        file contents by SHA-256 (0600, dirs 0700)
 //	<root>/envs/<env>/<id>.json    release metadata
 //	<root>/envs/<env>/<id>.manifest
+//	<root>/objects/ab/cdef….age    private file contents, age-encrypted
+//	<root>/envs/<env>/<id>.secrets.age  the release's secret values, age-encrypted
+//
+// Private content and secret values are encrypted to Keys (an age
+// identity outside the project) and decrypted only to upload. Stores
+// written before that hold private content in plain objects: those are
+// still read, and encrypted (the plain copy removed) when a release with
+// that content is stored again.
 //
 // The design sketch suggests a git repository; content addressing by
 // SHA-256 gives the same deduplication without zlib-compressing every
@@ -88,6 +100,16 @@ func SortIDs(ids []string) {
 // and nothing is ever rewritten.
 type Store struct {
 	Root string
+	// Keys encrypts private content and secrets; nil means the keyring at
+	// DefaultIdentityPath, opened on first use.
+	Keys *Keyring
+}
+
+func (s *Store) keys() *Keyring {
+	if s.Keys == nil {
+		s.Keys = NewKeyring("")
+	}
+	return s.Keys
 }
 
 // ErrNotFound is returned for an unknown release.
@@ -100,16 +122,52 @@ func (s *Store) ObjectPath(h string) string {
 	return filepath.Join(s.Root, "objects", h[:2], h[2:])
 }
 
-// HasObject reports whether the store holds content h.
+// HasObject reports whether the store holds content h (plain or encrypted).
 func (s *Store) HasObject(h string) bool {
-	_, err := os.Stat(s.ObjectPath(h))
+	if _, err := os.Stat(s.ObjectPath(h)); err == nil {
+		return true
+	}
+	_, err := os.Stat(s.ObjectPath(h) + ".age")
 	return err == nil
+}
+
+// addPrivate stores private content encrypted; a plain copy left by an
+// older store is replaced.
+func (s *Store) addPrivate(src, h string) error {
+	dst := s.ObjectPath(h)
+	if _, err := os.Stat(dst + ".age"); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	enc, err := s.keys().Encrypt(b)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(dst+".age", enc, 0o600); err != nil {
+		return err
+	}
+	if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // AddTree stores the content of every file and symlink target of m, read
 // from dir. Content already stored is skipped; new content is copied.
 func (s *Store) AddTree(dir string, m *Manifest) error {
 	for _, e := range m.Entries {
+		if e.Kind == KindPrivate {
+			if err := s.addPrivate(filepath.Join(dir, filepath.FromSlash(e.Path)), e.Hash); err != nil {
+				return fmt.Errorf("store %s: %w", e.Path, err)
+			}
+			continue
+		}
 		if e.Kind == KindDir || s.HasObject(e.Hash) {
 			continue
 		}
@@ -131,8 +189,67 @@ func (s *Store) AddTree(dir string, m *Manifest) error {
 	return nil
 }
 
-// Open opens stored content.
-func (s *Store) Open(h string) (*os.File, error) { return os.Open(s.ObjectPath(h)) }
+// Open opens stored content, decrypting encrypted content.
+func (s *Store) Open(h string) (io.ReadCloser, error) {
+	f, err := os.Open(s.ObjectPath(h) + ".age")
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.Open(s.ObjectPath(h))
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.keys().Decrypt(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, f}, nil
+}
+
+// RecordSecrets keeps a release's secret values (name → value), encrypted,
+// for a resumed push or a rollback that must upload the release again.
+func (s *Store) RecordSecrets(env, id string, values map[string]string) error {
+	if len(values) == 0 {
+		return nil
+	}
+	dir := s.envDir(env)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	enc, err := s.keys().Encrypt(b)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, id+".secrets.age"), enc, 0o600)
+}
+
+// Secrets returns the secret values recorded for a release (nil if none).
+func (s *Store) Secrets(env, id string) (map[string]string, error) {
+	f, err := os.Open(filepath.Join(s.envDir(env), id+".secrets.age"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := s.keys().Decrypt(f)
+	if err != nil {
+		return nil, fmt.Errorf("secrets of %s/%s: %w", env, id, err)
+	}
+	var out map[string]string
+	if err := json.NewDecoder(r).Decode(&out); err != nil {
+		return nil, fmt.Errorf("secrets of %s/%s: %w", env, id, err)
+	}
+	return out, nil
+}
 
 // ReadLink returns a stored symlink target.
 func (s *Store) ReadLink(h string) (string, error) {
