@@ -15,8 +15,8 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
-// DefaultStack is the STACK buildpacks see unless Options.Stack says
-// otherwise: the Debian 12 image plat's hosts run.
+// DefaultStack is the STACK buildpacks see unless a STACK config var or
+// Options.Stack says otherwise: the Debian 12 image plat's hosts run.
 const DefaultStack = "plat-bookworm"
 
 // defaultSourceDateEpoch (1980-01-01, the earliest time a zip file holds)
@@ -25,7 +25,8 @@ const defaultSourceDateEpoch = "315532800"
 
 // Options configures a Builder.
 type Options struct {
-	// Stack is the STACK value buildpacks see; "" means DefaultStack.
+	// Stack is the STACK value buildpacks see when the config vars
+	// (BuildRequest.Env) set none; "" means DefaultStack.
 	Stack string
 	// Logger gets operator-level detail (commands run); nil discards it.
 	Logger *slog.Logger
@@ -176,6 +177,11 @@ func (b *Builder) Build(ctx context.Context, req *platform.BuildRequest) (*platf
 	}
 	base := envFrom(os.Environ())
 	base["STACK"] = b.stack
+	// A STACK config var wins: a buildpack written for Heroku checks its
+	// stack (heroku-22, heroku-24) and refuses anything it does not know.
+	if v := req.Env["STACK"]; v != "" {
+		base["STACK"] = v
+	}
 	base["SOURCE_DATE_EPOCH"] = defaultSourceDateEpoch
 	if v, ok := req.Env["SOURCE_DATE_EPOCH"]; ok {
 		base["SOURCE_DATE_EPOCH"] = v

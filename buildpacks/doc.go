@@ -34,7 +34,10 @@
 // writes never leaks into the next build. bin/detect BUILD_DIR must exit 0
 // (a missing bin/detect means the buildpack applies); its first line of
 // output names it. bin/compile BUILD_DIR CACHE_DIR ENV_DIR runs with STACK
-// set, in BUILD_DIR; ENV_DIR holds one 0600 file per config var;
+// set, in BUILD_DIR. STACK is DefaultStack ("plat-bookworm") unless a STACK
+// config var (`env = { STACK = "heroku-22" }` in plat.hcl) or
+// Options.Stack names another: a buildpack that checks its stack against
+// the Heroku stacks it supports needs one of those names; ENV_DIR holds one 0600 file per config var;
 // CACHE_DIR is a per-buildpack directory under BuildRequest.CacheDir, kept
 // between builds. After compile, an `export` file at the buildpack's root is
 // sourced and the variables it sets reach every later buildpack in the

@@ -261,3 +261,32 @@ func TestParseRelease(t *testing.T) {
 		})
 	}
 }
+
+// A Heroku buildpack that checks its stack refuses plat's default STACK
+// and runs when a STACK config var names one it knows.
+func TestHerokuStackFromConfig(t *testing.T) {
+	b := newTestBuilder(t, Options{})
+	dir := copyApp(t, "stackcheck")
+	var out syncBuffer
+	_, err := b.Build(context.Background(), &platform.BuildRequest{
+		Dir: dir, Buildpacks: []string{"./buildpacks/stackcheck"}, CacheDir: t.TempDir(), Output: &out,
+	})
+	var cerr *CompileError
+	if !errors.As(err, &cerr) || !strings.Contains(cerr.Tail, "Stack "+DefaultStack+" is not supported!") {
+		t.Fatalf("build with the default stack: err = %v, want a CompileError showing the stack check\n%s", err, out.String())
+	}
+
+	dir = copyApp(t, "stackcheck")
+	mustBuild(t, b, &platform.BuildRequest{
+		Dir: dir, Buildpacks: []string{"./buildpacks/stackcheck"}, Env: map[string]string{"STACK": "heroku-22"},
+	})
+	if got := readFile(t, dir, "stack.txt"); got != "built for heroku-22\n" {
+		t.Errorf("stack.txt = %q", got)
+	}
+	// Options.Stack is the fallback, the config var still wins over it.
+	dir = copyApp(t, "stackcheck")
+	mustBuild(t, newTestBuilder(t, Options{Stack: "heroku-24"}), &platform.BuildRequest{Dir: dir, Buildpacks: []string{"./buildpacks/stackcheck"}})
+	if got := readFile(t, dir, "stack.txt"); got != "built for heroku-24\n" {
+		t.Errorf("stack.txt with Options.Stack = %q", got)
+	}
+}
