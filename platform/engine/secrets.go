@@ -35,23 +35,25 @@ func (e *Engine) resolveSecrets(ctx context.Context, env *platform.Environment) 
 	if len(env.Secrets) == 0 {
 		return nil, nil
 	}
+	// What plat starts from here on (hooks, build tasks, buildpacks, the
+	// local provider's processes) must not inherit a secret through the
+	// variable it was read from.
+	defer func() {
+		for _, s := range env.Secrets {
+			if s.FromEnv != "" {
+				os.Unsetenv(s.FromEnv)
+			}
+		}
+	}()
 	out := map[string]string{}
 	dotenvs := map[string]map[string]string{}
 	for _, s := range env.Secrets {
 		v, err := e.resolveSecret(ctx, s, dotenvs)
 		if err != nil {
-			return nil, fmt.Errorf("%w: secret %s (%s): %v", ErrConfig, s.Name, s.Where, err)
+			return nil, fmt.Errorf("%w: secret %s (%s): %s", ErrConfig, s.Name, s.Where, e.mask(err.Error()))
 		}
 		out[s.Name] = v
 		e.addMask(v)
-	}
-	// What plat starts from here on (hooks, build tasks, buildpacks, the
-	// local provider's processes) must not inherit a secret through the
-	// variable it was read from.
-	for _, s := range env.Secrets {
-		if s.FromEnv != "" {
-			os.Unsetenv(s.FromEnv)
-		}
 	}
 	return out, nil
 }
