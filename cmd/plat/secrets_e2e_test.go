@@ -126,17 +126,9 @@ func (f *secretsFixture) check(t *testing.T, p *project, env, host string, roots
 	serve()
 	// The processes have the secrets in their environment.
 	for _, root := range roots {
-		pid, err := os.ReadFile(filepath.Join(root, ".plat", "pids", "web.pid"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
-		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", n))
-		if err != nil {
-			t.Fatal(err)
-		}
+		penv := processEnv(t, root)
 		for _, k := range []string{"S_DOTENV", "S_ENV", "S_CMD"} {
-			if !strings.Contains("\x00"+string(environ)+"\x00", "\x00"+k+"="+f.tokens[k]+"\x00") {
+			if penv[k] != f.tokens[k] {
 				t.Errorf("%s: the web process lacks %s", root, k)
 			}
 		}
@@ -181,6 +173,21 @@ func (f *secretsFixture) check(t *testing.T, p *project, env, host string, roots
 	record(p.mustPlat("status", env))
 	record(p.mustPlat("releases", env))
 	record(p.mustPlat("rollback", env))
+
+	// A rollback to a release the hosts pruned uploads it again from the
+	// local store: its private file and its own secrets, decrypted.
+	for _, root := range roots {
+		if err := os.RemoveAll(filepath.Join(root, "releases", "r1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(p.mustPlat("rollback", env, "r1"))
+	serve()
+	for _, root := range roots {
+		if v := processEnv(t, root)["S_CMD"]; v != f.tokens["S_CMD"] {
+			t.Errorf("%s: after the rollback to r1 the web process has S_CMD %q, want r1's", root, v)
+		}
+	}
 
 	for i, out := range printed {
 		if strings.Contains(out, tokenPrefix) {
@@ -263,4 +270,25 @@ func TestSecretsNeverLeakSSH(t *testing.T) {
 		roots = append(roots, h.Root)
 	}
 	f.check(t, p, "fleet", fleet.Hosts[0].Name, roots, func() { serves(t, ports, "Hello") })
+}
+
+// processEnv reads the environment of the web process of the host at root.
+func processEnv(t *testing.T, root string) map[string]string {
+	t.Helper()
+	pid, err := os.ReadFile(filepath.Join(root, ".plat", "pids", "web.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -279,6 +279,9 @@ func (e *Engine) emit(ev platform.Event) {
 		ev.Time = e.now()
 	}
 	ev.Message, ev.Error = e.mask(ev.Message), e.mask(ev.Error)
+	for i := range ev.Rows {
+		ev.Rows[i].Note = e.mask(ev.Rows[i].Note)
+	}
 	if e.UI != nil {
 		e.UI.Event(ev)
 	}
