@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/hostcmd"
@@ -227,14 +226,11 @@ func (e *Engine) Up(ctx context.Context, envName string) ([]platform.MachineStat
 	return resp.Machines, nil
 }
 
-// startCurrent starts the current release's Procfile processes on the
-// hosts where none runs: a machine that was stopped (plat down, a restart)
-// lost them, and `plat up` brings the environment back as it was, health
-// checked. Apps with their own restart command manage their processes.
+// startCurrent starts the current release's Procfile processes that do
+// not run: a machine that was stopped (plat down, a restart) lost them,
+// and `plat up` brings the environment back as it was, health checked.
+// Apps with their own restart command manage their processes.
 func (e *Engine) startCurrent(ctx context.Context, env *platform.Environment, prov platform.Provider) error {
-	if len(e.Project.App.Restart) > 0 {
-		return nil
-	}
 	ts, closeAll, err := e.targets(ctx, env, prov, nil)
 	if err != nil {
 		return err
@@ -243,42 +239,8 @@ func (e *Engine) startCurrent(ctx context.Context, env *platform.Environment, pr
 	if err := e.checkOwner(ctx, ts); err != nil {
 		return err
 	}
-	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
-		st, err := readState(ctx, t)
-		if err != nil || st.Current == "" {
-			return err
-		}
-		out, err := run(ctx, t, hostcmd.Processes(t.DeployTo))
-		if err != nil {
-			return err
-		}
-		for _, p := range hostcmd.ParseProcesses(out) {
-			if p.Running {
-				return nil
-			}
-		}
-		procs := readProcesses(ctx, t, st.Current)
-		delete(procs, "release")
-		if len(procs) == 0 {
-			return nil
-		}
-		return e.step(t.Name, "start", st.Current+" processes", func() error {
-			// Stop clears the dead generation's pid files first.
-			if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, 0, "")); err != nil {
-				return err
-			}
-			cmd := hostcmd.Start(t.DeployTo, st.Current, "", procs)
-			cmd.Env = e.baseEnv(ctx, env, t)
-			if _, err := run(ctx, t, cmd); err != nil {
-				return err
-			}
-			return e.checkHealth(ctx, t, e.health(env))
-		})
-	})
-	if len(errs) > 0 {
-		return &DeployError{Op: "start processes", Hosts: errs}
-	}
-	return nil
+	_, err = e.startDown(ctx, env, ts, "")
+	return err
 }
 
 func (e *Engine) progressFn() func(host, line string) {
@@ -301,18 +263,9 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 		if err := e.checkOwner(ctx, ts); err != nil {
 			return nil, err
 		}
-		drain := env.Rollout.DrainTimeout
-		if drain <= 0 {
-			drain = 10 * time.Second
-		}
 		errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 			return e.step(t.Name, "stop", "processes", func() error {
-				if env.Processes == "systemd" {
-					_, err := run(ctx, t, hostcmd.SystemdStop(e.Project.App.Name, env.Name, t.Name))
-					return err
-				}
-				_, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, ""))
-				return err
+				return e.stopHost(ctx, env, t, nil)
 			})
 		})
 		if len(errs) > 0 && !provisions {

@@ -127,7 +127,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		}
 		if id := p.runsSource(st, key); id != "" {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s, built from commit %s with the same settings); use --force to build and push anyway", id, short(keySHA))})
-			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
+			return p.nothingToPush(ctx)
 		}
 		states = st
 	}
@@ -164,7 +164,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		p.rel.Secrets = p.digests
 		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
-			return &PushResult{Unchanged: true, URLs: urls(ts)}, nil
+			return p.nothingToPush(ctx)
 		}
 		p.rel.ID = release.ID(p.nextNumber())
 	}
@@ -188,6 +188,16 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		p.fail(ctx, err)
 	}
 	return res, err
+}
+
+// nothingToPush ends a push that found every host running its content:
+// processes that are down are started (plat ps and plat start's work), so
+// the URLs it returns answer.
+func (p *push) nothingToPush(ctx context.Context) (*PushResult, error) {
+	if _, err := p.e.startDown(ctx, p.env, p.targets, "nothing new to push, but "); err != nil {
+		return nil, err
+	}
+	return &PushResult{Unchanged: true, URLs: urls(p.targets)}, nil
 }
 
 func newPushID(rel string) string {

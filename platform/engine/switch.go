@@ -204,15 +204,20 @@ func (p *push) checkConfirm() error {
 
 // pause waits between stages: a duration, or a confirmation.
 func (p *push) pause(ctx context.Context, next, total int) error {
-	ro := p.env.Rollout
+	return p.e.pauseStage(ctx, p.env.Rollout, p.opts.Yes, next, total, p.rel.ID)
+}
+
+// pauseStage waits before stage next+1 of total of what (a release id, or
+// "the restart"): the rollout's pause duration, or its confirmation.
+func (e *Engine) pauseStage(ctx context.Context, ro platform.Rollout, yes bool, next, total int, what string) error {
 	if ro.Confirm {
-		if p.opts.Yes {
+		if yes {
 			return nil
 		}
-		if p.e.Confirm == nil {
+		if e.Confirm == nil {
 			return fmt.Errorf("%w: rollout pause is \"confirm\" but this run is not interactive: pass --yes to continue without asking", ErrConfig)
 		}
-		ok, err := p.e.Confirm(ctx, fmt.Sprintf("Continue with stage %d/%d of %s?", next+1, total, p.rel.ID))
+		ok, err := e.Confirm(ctx, fmt.Sprintf("Continue with stage %d/%d of %s?", next+1, total, what))
 		if err != nil {
 			return err
 		}
@@ -222,7 +227,7 @@ func (p *push) pause(ctx context.Context, next, total int) error {
 		return nil
 	}
 	if ro.Pause > 0 {
-		p.e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("pausing %s before stage %d/%d", ro.Pause, next+1, total)})
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("pausing %s before stage %d/%d", ro.Pause, next+1, total)})
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

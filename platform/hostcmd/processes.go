@@ -111,14 +111,15 @@ func Promote(deployTo, suffix string) *platform.Command {
 const staleFunc = `stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }`
 
 // psScript prints one line per process: type, pid, running|dead (a stale
-// pid file, see stopScript, is dead).
+// pid file, see stopScript, is dead), and when it started (the pid file's
+// mtime, Unix seconds).
 const psScript = staleFunc + `
 cd "$1/.plat/pids" 2>/dev/null || exit 0
 for f in *.pid; do
   [ -f "$f" ] || continue
   p=$(cat "$f")
   if kill -0 "$p" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$p/status" && ! stale "$p" "${f%.pid}"; then s=running; else s=dead; fi
-  echo "${f%.pid} $p $s"
+  echo "${f%.pid} $p $s $(stat -c %Y "$f" 2>/dev/null || echo 0)"
 done
 `
 
@@ -130,6 +131,8 @@ type Process struct {
 	Type    string
 	PID     int
 	Running bool
+	// Since is when the process started (zero if unknown).
+	Since time.Time `json:",omitzero"`
 }
 
 // ParseProcesses parses Processes' output.
@@ -137,11 +140,17 @@ func ParseProcesses(out string) []Process {
 	var ps []Process
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Fields(l)
-		if len(f) != 3 {
+		if len(f) != 3 && len(f) != 4 {
 			continue
 		}
 		pid, _ := strconv.Atoi(f[1])
-		ps = append(ps, Process{Type: f[0], PID: pid, Running: f[2] == "running"})
+		p := Process{Type: f[0], PID: pid, Running: f[2] == "running"}
+		if len(f) == 4 {
+			if sec, err := strconv.ParseInt(f[3], 10, 64); err == nil && sec > 0 {
+				p.Since = time.Unix(sec, 0)
+			}
+		}
+		ps = append(ps, p)
 	}
 	return ps
 }
