@@ -264,6 +264,33 @@ func TestExecInteractiveSSH(t *testing.T) {
 	p.mustPlat("push", "fleet")
 	t.Cleanup(func() { p.plat("down", "fleet") })
 	interactiveExec(t, p, nil, "fleet", fleet.Hosts[0].Name)
+	lifecycleOn(t, p, "fleet", fleet.Hosts[0].Name)
+}
+
+// lifecycleOn checks ps, stop, push-starts-what-is-down and restart on
+// one host of a transport other than local.
+func lifecycleOn(t *testing.T, p *project, envName, host string) {
+	t.Helper()
+	psLine := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(host) + `\s+r1\s+web\s+(\d+)\s+running\s`)
+	m := psLine.FindStringSubmatch(p.mustPlat("ps", envName, "--host", host).stdout)
+	if m == nil {
+		t.Fatalf("ps %s: no running web on %s", envName, host)
+	}
+	p.mustPlat("stop", envName, "--host", host)
+	if r := p.plat("ps", envName, "--host", host); r.code != 1 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(host)+`\s+r1\s+web\s+-\s+stopped\s+-$`).MatchString(r.stdout) {
+		t.Errorf("ps after stop: %s", r)
+	}
+	if r := p.mustPlat("push", envName); !strings.Contains(r.stdout, "["+host+"] nothing new to push, but processes of r1 are down (web stopped): starting them") {
+		t.Errorf("push after stop:\n%s", r.stdout)
+	}
+	before := psLine.FindStringSubmatch(p.mustPlat("ps", envName, "--host", host).stdout)
+	if r := p.mustPlat("restart", envName, "--host", host); !strings.Contains(r.stdout, "["+host+"] finished: health") {
+		t.Errorf("restart:\n%s", r.stdout)
+	}
+	after := psLine.FindStringSubmatch(p.mustPlat("ps", envName, "--host", host).stdout)
+	if before == nil || after == nil || before[1] == after[1] {
+		t.Errorf("restart on %s: web pid %v, then %v", host, before, after)
+	}
 }
 
 func TestExecInteractiveDocker(t *testing.T) {
@@ -271,6 +298,7 @@ func TestExecInteractiveDocker(t *testing.T) {
 	l.mustPlat("up", "laptop")
 	l.mustPlat("push", "laptop")
 	interactiveExec(t, l.project, nil, "laptop", "web1")
+	lifecycleOn(t, l.project, "laptop", "web1")
 }
 
 // TestExecThroughPlugin: plugin protocol v1 forwards stdin, but has no
