@@ -260,7 +260,7 @@ func TestDockerLaptopEndToEnd(t *testing.T) {
 	// Up after down starts the containers and the current release's
 	// processes again (the published ports are new).
 	up = l.mustPlat("up", "laptop")
-	if !strings.Contains(up.stdout, "[web2] running: start (r1 processes)") || !strings.Contains(up.stdout, "[web1] finished: start") {
+	if !strings.Contains(up.stdout, "[web2] running: start (web (r1))") || !strings.Contains(up.stdout, "[web1] finished: start") {
 		t.Errorf("up after down did not start r1's processes:\n%s", up)
 	}
 	upURLs := map[string]string{}
