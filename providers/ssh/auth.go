@@ -29,17 +29,6 @@ func (k *keyring) Close() {
 	}
 }
 
-// agentSocket returns the agent socket to use ("" for none).
-func agentSocket(spec string) string {
-	switch spec {
-	case "none":
-		return ""
-	case "":
-		return os.Getenv("SSH_AUTH_SOCK")
-	}
-	return spec
-}
-
 // loadKeys collects identity file keys, then the agent's keys. An
 // identity file protected by a passphrase is only usable through the
 // agent; if nothing else is usable either, that is the error.

@@ -3,15 +3,12 @@ package ssh
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	sshconfig "github.com/kevinburke/ssh_config"
 )
 
 // Trust policies for host keys that known_hosts does not have yet.
@@ -75,6 +72,10 @@ type HostSpec struct {
 	// 0 means ssh_config's ServerAliveInterval, or DefaultKeepAlive;
 	// negative disables keepalives.
 	KeepAlive time.Duration
+	// KeepAliveCountMax is how many unanswered keepalive intervals end the
+	// connection; 0 means ssh_config's ServerAliveCountMax, or
+	// DefaultKeepAliveCountMax.
+	KeepAliveCountMax int
 	// MaxSessions caps concurrent commands on the connection; more Runs
 	// wait for a free session. 0 means DefaultMaxSessions.
 	MaxSessions int
@@ -99,6 +100,13 @@ type endpoint struct {
 	keepAlive      time.Duration
 	keepAliveMax   int
 	jumps          []string
+
+	defaultIdentities bool     // no IdentityFile named: OpenSSH's defaults
+	certificates      []string // CertificateFile entries
+	agent             string   // ssh-agent socket, "" for none
+	hostKeyAlias      string
+	hostKeyAlgorithms []string // HostKeyAlgorithms when set outright
+	proxyCommand      string   // ProxyCommand, tokens not yet expanded
 }
 
 type identityFile struct {
@@ -126,72 +134,6 @@ func joinHostPort(host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
-// sshConfig is the parsed ssh_config files, most specific first.
-type sshConfig struct {
-	files []*sshconfig.Config
-	names []string
-}
-
-// loadSSHConfig reads path ("" means the user's and the system's files).
-// Missing files are skipped; unparsable ones are errors.
-func loadSSHConfig(path string) (*sshConfig, error) {
-	var paths []string
-	if path != "" {
-		paths = []string{expandHome(path)}
-	} else {
-		if home, err := os.UserHomeDir(); err == nil {
-			paths = append(paths, filepath.Join(home, ".ssh", "config"))
-		}
-		paths = append(paths, "/etc/ssh/ssh_config")
-	}
-	c := &sshConfig{}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read ssh config: %w", err)
-		}
-		cfg, err := sshconfig.Decode(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("parse ssh config %s: %w (hint: plat understands Host blocks and Match Host/all; "+
-				"set ssh_config in the provider block to a file without the rest)", p, err)
-		}
-		c.files = append(c.files, cfg)
-		c.names = append(c.names, p)
-	}
-	return c, nil
-}
-
-// get returns the first value of key for alias (first obtained value wins,
-// as in OpenSSH).
-func (c *sshConfig) get(alias, key string) (string, error) {
-	for i, f := range c.files {
-		v, err := f.Get(alias, key)
-		if err != nil {
-			return "", fmt.Errorf("read %s for %s from %s: %w", key, alias, c.names[i], err)
-		}
-		if v != "" {
-			return v, nil
-		}
-	}
-	return "", nil
-}
-
-func (c *sshConfig) getAll(alias, key string) ([]string, error) {
-	var out []string
-	for i, f := range c.files {
-		vs, err := f.GetAll(alias, key)
-		if err != nil {
-			return nil, fmt.Errorf("read %s for %s from %s: %w", key, alias, c.names[i], err)
-		}
-		out = append(out, vs...)
-	}
-	return out, nil
-}
-
 // resolve merges spec, ssh_config and defaults into an endpoint. Jump hosts
 // are resolved with resolveJump.
 func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
@@ -202,19 +144,16 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 	if alias == "" {
 		alias = spec.HostName
 	}
-	var firstErr error
-	get := func(key string) string {
-		v, err := cfg.get(alias, key)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return strings.TrimSpace(v)
+	o, err := cfg.evaluate(alias)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", alias, err)
 	}
+	get := func(key string) string { return strings.TrimSpace(o.get(key)) }
 	e := &endpoint{alias: alias}
 
 	e.user = spec.User
 	if e.user == "" {
-		e.user = get("User")
+		e.user = get("user")
 	}
 	if e.user == "" {
 		u, err := currentUser()
@@ -226,8 +165,7 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 
 	e.hostname = spec.HostName
 	if e.hostname == "" {
-		e.hostname = get("HostName")
-		e.hostname = strings.ReplaceAll(e.hostname, "%h", alias)
+		e.hostname = strings.ReplaceAll(get("hostname"), "%h", alias)
 	}
 	if e.hostname == "" {
 		e.hostname = alias
@@ -235,10 +173,10 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 
 	e.port = spec.Port
 	if e.port == 0 {
-		if p := get("Port"); p != "" {
+		if p := get("port"); p != "" {
 			n, err := strconv.Atoi(p)
 			if err != nil || n <= 0 || n > 65535 {
-				return nil, fmt.Errorf("resolve %s: ssh config Port %q is not a port number", alias, p)
+				return nil, fmt.Errorf("resolve %s: ssh config %s: Port %q is not a port number", alias, o.vals["port"].where(), p)
 			}
 			e.port = n
 		}
@@ -247,77 +185,111 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 		e.port = 22
 	}
 
-	tokens := strings.NewReplacer("%%", "%", "%h", e.hostname, "%r", e.user, "%u", e.user, "%p", strconv.Itoa(e.port), "%n", alias)
+	tv := tokenValues{host: e.hostname, original: alias, ruser: e.user, port: e.port, hostKeyAlias: get("hostkeyalias")}
+	path := func(f string) string { return expandEnv(expandHome(expandTokens(f, tv))) }
 	for _, f := range spec.IdentityFiles {
 		e.identities = append(e.identities, identityFile{path: expandHome(f), explicit: true})
 	}
-	ids, err := cfg.getAll(alias, "IdentityFile")
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range ids {
-		f = strings.Trim(strings.TrimSpace(f), `"`)
-		if strings.EqualFold(f, "none") {
-			continue
-		}
+	for _, f := range o.all("identityfile") {
 		// OpenSSH only warns about a missing IdentityFile from the config.
-		e.identities = append(e.identities, identityFile{path: expandHome(tokens.Replace(f))})
+		e.identities = append(e.identities, identityFile{path: path(f)})
 	}
-	if len(e.identities) == 0 {
-		if home, err := os.UserHomeDir(); err == nil {
-			for _, n := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
+	e.defaultIdentities = len(e.identities) == 0
+	if e.defaultIdentities {
+		if home := userHome(); home != "" {
+			for _, n := range defaultIdentityNames {
 				e.identities = append(e.identities, identityFile{path: filepath.Join(home, ".ssh", n)})
 			}
 		}
 	}
-	e.identitiesOnly = strings.EqualFold(get("IdentitiesOnly"), "yes")
+	for _, f := range o.all("certificatefile") {
+		e.certificates = append(e.certificates, path(f))
+	}
+	e.identitiesOnly = strings.EqualFold(get("identitiesonly"), "yes")
 
-	hkName := get("HostKeyAlias")
-	if hkName != "" {
+	e.agent = os.Getenv("SSH_AUTH_SOCK")
+	switch ia := get("identityagent"); {
+	case spec.AgentSocket != "":
+		e.agent = spec.AgentSocket
+		if e.agent == "none" {
+			e.agent = ""
+		}
+	case ia == "":
+	case strings.EqualFold(ia, "none"):
+		e.agent = ""
+	case ia == "SSH_AUTH_SOCK":
+	case strings.HasPrefix(ia, "$"):
+		e.agent = os.Getenv(strings.Trim(ia[1:], "{}"))
+	default:
+		e.agent = path(ia)
+	}
+
+	e.hostKeyAlias = get("hostkeyalias")
+	if e.hostKeyAlias != "" {
 		// OpenSSH looks an alias up without a port.
-		e.hostKeyAddr = joinHostPort(hkName, 22)
+		e.hostKeyAddr = joinHostPort(e.hostKeyAlias, 22)
 	} else {
 		e.hostKeyAddr = joinHostPort(e.hostname, e.port)
 	}
 	if spec.KnownHostsFile != "" {
 		e.knownHosts = []string{expandHome(spec.KnownHostsFile)}
 	} else {
-		for _, f := range strings.Fields(get("UserKnownHostsFile")) {
+		for _, f := range o.words("userknownhostsfile") {
 			if strings.EqualFold(f, "none") {
 				continue
 			}
-			e.knownHosts = append(e.knownHosts, expandHome(tokens.Replace(f)))
+			e.knownHosts = append(e.knownHosts, path(f))
 		}
 		if len(e.knownHosts) == 0 {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return nil, fmt.Errorf("resolve %s: find known_hosts: %w", alias, err)
+			home := userHome()
+			if home == "" {
+				return nil, fmt.Errorf("resolve %s: find known_hosts: no home directory", alias)
 			}
-			e.knownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
+			e.knownHosts = []string{filepath.Join(home, ".ssh", "known_hosts"), filepath.Join(home, ".ssh", "known_hosts2")}
 		}
-		e.knownHosts = append(e.knownHosts, "/etc/ssh/ssh_known_hosts")
+		global := o.words("globalknownhostsfile")
+		if len(global) == 0 {
+			global = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+		}
+		for _, f := range global {
+			if !strings.EqualFold(f, "none") {
+				e.knownHosts = append(e.knownHosts, path(f))
+			}
+		}
 	}
 	e.knownHostsW = e.knownHosts[0]
-	e.hashKnownHosts = strings.EqualFold(get("HashKnownHosts"), "yes")
+	e.hashKnownHosts = strings.EqualFold(get("hashknownhosts"), "yes")
+	if v := get("hostkeyalgorithms"); v != "" && !strings.ContainsAny(v[:1], "+-^") {
+		e.hostKeyAlgorithms = strings.Split(v, ",")
+	}
 
 	switch spec.Trust {
 	case TrustStrict, TrustAcceptNew:
 		e.trust = spec.Trust
 	case "":
 		e.trust = TrustStrict
-		if strings.EqualFold(get("StrictHostKeyChecking"), "accept-new") {
+		if strings.EqualFold(get("stricthostkeychecking"), "accept-new") {
 			e.trust = TrustAcceptNew
 		}
 	default:
 		return nil, fmt.Errorf("resolve %s: trust %q is not %q or %q", alias, spec.Trust, TrustStrict, TrustAcceptNew)
 	}
 
+	seconds := func(key string) (time.Duration, error) {
+		s := get(key)
+		if s == "" || strings.EqualFold(s, "none") {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("resolve %s: ssh config %s: %s %q is not a number of seconds", alias, o.vals[key].where(), key, s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
 	e.connectTimeout = spec.ConnectTimeout
 	if e.connectTimeout == 0 {
-		if s := get("ConnectTimeout"); s != "" {
-			if n, err := strconv.Atoi(s); err == nil && n > 0 {
-				e.connectTimeout = time.Duration(n) * time.Second
-			}
+		if e.connectTimeout, err = seconds("connecttimeout"); err != nil {
+			return nil, err
 		}
 	}
 	if e.connectTimeout <= 0 {
@@ -325,36 +297,58 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 	}
 	e.keepAlive = spec.KeepAlive
 	if e.keepAlive == 0 {
-		if s := get("ServerAliveInterval"); s != "" {
-			if n, err := strconv.Atoi(s); err == nil && n > 0 {
-				e.keepAlive = time.Duration(n) * time.Second
-			}
+		if e.keepAlive, err = seconds("serveraliveinterval"); err != nil {
+			return nil, err
 		}
 	}
 	if e.keepAlive == 0 {
 		e.keepAlive = DefaultKeepAlive
 	}
-	e.keepAliveMax = DefaultKeepAliveCountMax
-	if s := get("ServerAliveCountMax"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+	e.keepAliveMax = spec.KeepAliveCountMax
+	if e.keepAliveMax <= 0 {
+		e.keepAliveMax = DefaultKeepAliveCountMax
+		if s := get("serveralivecountmax"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("resolve %s: ssh config %s: ServerAliveCountMax %q is not a positive number", alias, o.vals["serveralivecountmax"].where(), s)
+			}
 			e.keepAliveMax = n
 		}
 	}
 
-	if pc := get("ProxyCommand"); pc != "" && !strings.EqualFold(pc, "none") {
-		return nil, fmt.Errorf("resolve %s: ssh config sets ProxyCommand, which plat does not support (hint: use ProxyJump)", alias)
+	// OpenSSH uses whichever of ProxyCommand and ProxyJump comes first.
+	pc, pcOK := o.vals["proxycommand"]
+	pj, pjOK := o.vals["proxyjump"]
+	if pcOK && pjOK {
+		if pc.order > pj.order {
+			pcOK = false
+		} else {
+			pjOK = false
+		}
 	}
-	if pj := get("ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
-		for _, h := range strings.Split(pj, ",") {
+	if pcOK && !strings.EqualFold(strings.TrimSpace(pc.raw), "none") {
+		e.proxyCommand = strings.TrimSpace(pc.raw)
+	}
+	if pjOK && len(pj.args) != 1 {
+		return nil, fmt.Errorf("resolve %s: ssh config %s: ProxyJump %q: hops are separated by commas without spaces", alias, pj.where(), pj.raw)
+	}
+	if pjOK && !strings.EqualFold(pj.args[0], "none") {
+		for _, h := range strings.Split(pj.args[0], ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				e.jumps = append(e.jumps, h)
 			}
 		}
 	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
 	return e, nil
+}
+
+// defaultIdentityNames are the keys tried in ~/.ssh when no IdentityFile
+// is named (OpenSSH's list, minus the hardware and obsolete key types).
+var defaultIdentityNames = []string{"id_rsa", "id_ecdsa", "id_ed25519"}
+
+// proxyCommandLine is the ProxyCommand with its tokens expanded.
+func (e *endpoint) proxyCommandLine() string {
+	return expandTokens(e.proxyCommand, tokenValues{host: e.hostname, original: e.alias, ruser: e.user, port: e.port, hostKeyAlias: e.hostKeyAlias})
 }
 
 // resolveJump resolves one ProxyJump hop, "[user@]host[:port]" (or an
@@ -384,6 +378,7 @@ func resolveJump(hop string, target HostSpec, cfg *sshConfig) (*endpoint, error)
 		KnownHostsFile: target.KnownHostsFile,
 		Trust:          target.Trust,
 		ConnectTimeout: target.ConnectTimeout,
+		AgentSocket:    target.AgentSocket,
 		KeepAlive:      -1,
 	}
 	e, err := resolve(spec, cfg)

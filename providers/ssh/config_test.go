@@ -18,7 +18,7 @@ Host web1
   Port 2201
   User deploy
   IdentityFile ~/.ssh/web_%r
-  ProxyJump bastion, ops@jump2:2022
+  ProxyJump bastion,ops@jump2:2022
   ServerAliveInterval 7
 
 Host bastion
@@ -82,7 +82,7 @@ Host *
 		t.Fatal(err)
 	}
 	if e.hostname != "db.internal.example.org" || e.port != 22 || e.trust != TrustAcceptNew || !e.hashKnownHosts ||
-		!slices.Equal(e.knownHosts, []string{filepath.Join(home, "kh1"), filepath.Join(home, "kh2"), "/etc/ssh/ssh_known_hosts"}) {
+		!slices.Equal(e.knownHosts, []string{filepath.Join(home, "kh1"), filepath.Join(home, "kh2"), "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}) {
 		t.Errorf("wildcard = %+v", e)
 	}
 
@@ -101,8 +101,8 @@ Host *
 		t.Errorf("jump2 hop = %+v", hop)
 	}
 
-	if _, err := resolve(HostSpec{Alias: "legacy"}, c); err == nil || !strings.Contains(err.Error(), "ProxyJump") {
-		t.Errorf("ProxyCommand: err = %v", err)
+	if e, err := resolve(HostSpec{Alias: "legacy"}, c); err != nil || e.proxyCommand != "nc %h %p" || e.proxyCommandLine() != "nc legacy 22" {
+		t.Errorf("ProxyCommand: %+v, err = %v", e, err)
 	}
 	if _, err := resolve(HostSpec{Alias: "web1", Trust: "no"}, c); err == nil {
 		t.Error("trust = no accepted")

@@ -69,7 +69,7 @@ func Dial(ctx context.Context, spec HostSpec) (*Conn, error) {
 			closeHops()
 			return nil, fmt.Errorf("connect to %s: %w", target, err)
 		}
-		c, err := dialEndpoint(ctx, hop, via, agentSocket(spec.AgentSocket))
+		c, err := dialEndpoint(ctx, hop, via, hop.agent)
 		if err != nil {
 			closeHops()
 			return nil, fmt.Errorf("connect to %s through jump host: %w", target, err)
@@ -77,7 +77,7 @@ func Dial(ctx context.Context, spec HostSpec) (*Conn, error) {
 		hops = append(hops, c)
 		via = c
 	}
-	client, err := dialEndpoint(ctx, target, via, agentSocket(spec.AgentSocket))
+	client, err := dialEndpoint(ctx, target, via, target.agent)
 	if err != nil {
 		closeHops()
 		return nil, err
@@ -133,10 +133,17 @@ func dialEndpoint(ctx context.Context, e *endpoint, via *ssh.Client, sock string
 	defer keys.Close()
 
 	var nc net.Conn
-	if via == nil {
+	switch {
+	case via == nil && e.proxyCommand != "":
+		var pc *proxyConn
+		pc, err = startProxyCommand(e.proxyCommandLine())
+		if pc != nil {
+			nc = pc
+		}
+	case via == nil:
 		var d net.Dialer
 		nc, err = d.DialContext(ctx, "tcp", e.addr())
-	} else {
+	default:
 		nc, err = via.DialContext(ctx, "tcp", e.addr())
 	}
 	if err != nil {
@@ -149,6 +156,9 @@ func dialEndpoint(ctx context.Context, e *endpoint, via *ssh.Client, sock string
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	algs := hk.algorithms(e.hostKeyAddr)
+	if len(algs) == 0 {
+		algs = e.hostKeyAlgorithms
+	}
 	config := &ssh.ClientConfig{
 		User:              e.user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(keys.signers...)},

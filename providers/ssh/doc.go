@@ -6,15 +6,21 @@
 // the one connection) and platform.Dialer (TCP connections as seen from the
 // host, over direct-tcpip channels).
 //
-// What OpenSSH users expect is honoured: ~/.ssh/config (Host aliases,
-// HostName, User, Port, IdentityFile, ProxyJump, UserKnownHostsFile,
-// HostKeyAlias, HashKnownHosts, IdentitiesOnly, ServerAliveInterval,
-// ConnectTimeout, StrictHostKeyChecking accept-new), keys from ssh-agent and
-// identity files, and known_hosts. Host keys are always verified: an unknown
-// host is refused unless trust is "accept-new" (then its key is recorded), a
-// changed key is always refused. Match blocks other than Match Host and
-// Match all, ProxyCommand, certificates and password or keyboard-interactive
-// authentication are not supported.
+// What OpenSSH users expect is honoured, evaluated as OpenSSH's client does
+// (sshconf.go; tests compare with `ssh -G` over a corpus of configs): Host
+// and Match blocks (host after HostName substitution, originalhost, user,
+// localuser, exec, all, canonical, final, negation), Include (relative to
+// ~/.ssh, or /etc/ssh for the system file), HostName, User, Port,
+// IdentityFile, CertificateFile, IdentityAgent, IdentitiesOnly, ProxyJump,
+// ProxyCommand (run with sh -c, tokens expanded, killed on close),
+// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias, HostKeyAlgorithms,
+// HashKnownHosts, ServerAliveInterval, ServerAliveCountMax, ConnectTimeout,
+// StrictHostKeyChecking accept-new; keys from ssh-agent and identity
+// files, and known_hosts. Host keys are always verified: an unknown host is
+// refused unless trust is "accept-new" (then its key is recorded), a
+// changed key is always refused. Not supported: DNS canonicalization with
+// CanonicalDomains, Match localnetwork/tagged, password or
+// keyboard-interactive authentication.
 //
 // Commands are argv, quoted once (shellquote) into a command line for the
 // login shell, which must be a POSIX shell (sh, bash, dash, zsh, ksh):
