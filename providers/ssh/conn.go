@@ -174,6 +174,12 @@ func dialEndpoint(ctx context.Context, e *endpoint, via *ssh.Client, sock string
 		return nil, fmt.Errorf("connect to %s: %w", e, timeoutErr(ctx, ctx.Err(), e.connectTimeout))
 	}
 	if err != nil {
+		if pc, ok := nc.(*proxyConn); ok {
+			if perr := pc.failure(); perr != nil {
+				nc.Close()
+				return nil, fmt.Errorf("connect to %s: %w", e, perr)
+			}
+		}
 		nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", e, handshakeErr(e, hk, keys, err, ctx, e.connectTimeout))
 	}

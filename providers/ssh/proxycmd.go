@@ -21,7 +21,8 @@ type proxyConn struct {
 	line   string
 
 	once    sync.Once
-	waitErr chan error
+	exited  chan struct{} // closed when the command ended
+	exitErr error
 }
 
 // startProxyCommand runs line with sh -c, its stdin and stdout being the
@@ -37,7 +38,7 @@ func startProxyCommand(line string) (*proxyConn, error) {
 		inW.Close()
 		return nil, err
 	}
-	p := &proxyConn{r: outR, w: inW, stderr: &tailBuffer{max: 2048}, line: line, waitErr: make(chan error, 1)}
+	p := &proxyConn{r: outR, w: inW, stderr: &tailBuffer{max: 2048}, line: line, exited: make(chan struct{})}
 	p.cmd = exec.Command("/bin/sh", "-c", line)
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -49,19 +50,29 @@ func startProxyCommand(line string) (*proxyConn, error) {
 		inW.Close()
 		return nil, fmt.Errorf("start ProxyCommand %q: %w", line, err)
 	}
-	go func() { p.waitErr <- p.cmd.Wait() }()
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
 	return p, nil
 }
 
-func (p *proxyConn) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		if s := strings.TrimSpace(p.stderr.String()); s != "" {
-			return n, fmt.Errorf("ProxyCommand %q ended: %s: %w", p.line, s, err)
-		}
+// failure says why the command ended, waiting up to a second for it to
+// end; nil when it is still running.
+func (p *proxyConn) failure() error {
+	select {
+	case <-p.exited:
+	case <-time.After(time.Second):
+		return nil
 	}
-	return n, err
+	msg := fmt.Sprintf("ProxyCommand %q ended", p.line)
+	if p.exitErr != nil {
+		msg += " (" + p.exitErr.Error() + ")"
+	}
+	if s := strings.TrimSpace(p.stderr.String()); s != "" {
+		msg += ": " + s
+	}
+	return errors.New(msg)
 }
+
+func (p *proxyConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 func (p *proxyConn) Write(b []byte) (int, error) { return p.w.Write(b) }
 
@@ -73,7 +84,7 @@ func (p *proxyConn) Close() error {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		}
 		select {
-		case <-p.waitErr:
+		case <-p.exited:
 		case <-time.After(5 * time.Second):
 		}
 		p.r.Close()
