@@ -71,3 +71,61 @@ func TestDeployToBelongsToOneApp(t *testing.T) {
 	notes.mustPlat("push", "fleet")
 	serves(t, ports, "release r2")
 }
+
+// A second app given the port the first one serves on must not pass its
+// health check on the first app's answers: the gate proves that the new
+// release's own process holds the port, and a process that died binding
+// it fails the push at once.
+func TestHealthGateRefusesAnotherAppsPort(t *testing.T) {
+	fleet := sshtest.New(t, 2)
+	notes := newProject(t)
+	ports := notes.sshEnv(fleet, "")
+	t.Cleanup(func() { notes.plat("down", "fleet") })
+	notes.mustPlat("push", "fleet")
+	serves(t, ports, "release r1")
+
+	blogRoot := func(h *sshtest.Host) string { return h.Root + "-blog" }
+	for _, tc := range []struct {
+		name, want string
+		noReuse    bool
+	}{
+		// The example app sets SO_REUSEPORT: both bind, the kernel would
+		// spread connections over the two apps.
+		{name: "both share the port", want: "is also held by"},
+		// Without it the second app dies with "Address already in use".
+		{name: "the second cannot bind", want: "exited", noReuse: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			blog := newProjectNamed(t, "blog")
+			if tc.noReuse {
+				b, err := os.ReadFile(filepath.Join(blog.dir, "app.py"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				src := strings.Replace(string(b), `if hasattr(socket, "SO_REUSEPORT"):`, `if False:`, 1)
+				if src == string(b) {
+					t.Fatal("examples/notes/app.py no longer sets SO_REUSEPORT that way; update this test")
+				}
+				blog.write("app.py", src)
+			}
+			blog.sshEnvOn(fleet, ports[0], blogRoot, "")
+			t.Cleanup(func() { blog.plat("down", "fleet") })
+			r := blog.plat("push", "fleet")
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "host1") {
+				t.Fatalf("push of a second app on the first app's port: want exit 1 naming the host and %q, got %s", tc.want, r)
+			}
+			if tc.noReuse && !strings.Contains(r.stderr, "Address already in use") {
+				t.Errorf("the failure does not show the web process's log:\n%s", r.stderr)
+			}
+			for _, h := range fleet.Hosts {
+				if cur, err := os.Readlink(filepath.Join(blogRoot(h), "current")); err == nil {
+					t.Errorf("%s: the failed app is current (%s)", h.Name, cur)
+				}
+			}
+			serves(t, ports, "release r1")
+			if body, _ := getPort(t, ports[0], "/"); !strings.Contains(body, "notes") {
+				t.Errorf("the first app no longer serves:\n%s", body)
+			}
+		})
+	}
+}

@@ -294,10 +294,7 @@ func (e *Engine) startHost(ctx context.Context, env *platform.Environment, t *pl
 		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, 0, "", types...)); err != nil {
 			return err
 		}
-		cmd := hostcmd.Start(t.DeployTo, id, "", down)
-		cmd.Env = e.baseEnv(ctx, env, t)
-		_, err := run(ctx, t, cmd)
-		return err
+		return e.start(ctx, t, id, "", down, e.baseEnv(ctx, env, t))
 	})
 	if err == nil && down["web"] != "" {
 		err = e.healthStep(ctx, env, t)
@@ -309,7 +306,7 @@ func (e *Engine) startHost(ctx context.Context, env *platform.Environment, t *pl
 // the last lines of the web process's log.
 func (e *Engine) healthStep(ctx context.Context, env *platform.Environment, t *platform.Target) error {
 	return e.step(t.Name, "health", healthLabel(e.health(env)), func() error {
-		err := e.checkHealth(ctx, t, e.health(env))
+		err := e.checkHealth(ctx, t, env)
 		if err != nil && ctx.Err() == nil {
 			err = withLogTail(ctx, t, err)
 		}
@@ -444,9 +441,7 @@ func (e *Engine) restartHost(ctx context.Context, env *platform.Environment, t *
 			if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drainTimeout(env), "", types...)); err != nil {
 				return fmt.Errorf("stop processes: %w", err)
 			}
-			cmd := hostcmd.Start(t.DeployTo, id, "", procs)
-			cmd.Env = penv
-			if _, err := run(ctx, t, cmd); err != nil {
+			if err := e.start(ctx, t, id, "", procs, penv); err != nil {
 				return fmt.Errorf("start processes: %w", err)
 			}
 			return nil

@@ -111,7 +111,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			return e.activate(ctx, t, env, target, p.processEnvFor(t, target), procs)
 		})
 		if err == nil {
-			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(ctx, t, e.health(env)) })
+			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(ctx, t, env) })
 		}
 		outcome := "ok"
 		if err != nil {

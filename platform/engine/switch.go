@@ -167,7 +167,7 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 			if err := e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev)); err != nil {
 				return err
 			}
-			return e.checkHealth(ctx, t, e.health(p.env))
+			return e.checkHealth(ctx, t, p.env)
 		})
 		if err == nil {
 			p.mu.Lock()
@@ -256,13 +256,7 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 		return e.activate(ctx, t, p.env, p.rel.ID, p.processEnv(t), p.rel.Processes)
 	})
 	if err == nil {
-		err = e.step(t.Name, "health", healthLabel(e.health(p.env)), func() error {
-			err := e.checkHealth(ctx, t, e.health(p.env))
-			if err != nil && ctx.Err() == nil {
-				err = withLogTail(ctx, t, err)
-			}
-			return err
-		})
+		err = e.healthStep(ctx, p.env, t)
 	}
 	if err == nil {
 		p.setRow(t.Name, "ok", "")
@@ -282,15 +276,45 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 			if err := e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev)); err != nil {
 				return err
 			}
-			return e.checkHealth(rctx, t, e.health(p.env))
+			return e.checkHealth(rctx, t, p.env)
 		}); rerr != nil {
 			return fmt.Errorf("%w; switching back to %s also failed: %v", err, prev, rerr)
 		}
 		p.mu.Lock()
 		p.rows[t.Name].Release = prev
 		p.mu.Unlock()
+	} else {
+		// The host's first release: nothing to switch back to, so it
+		// goes back to running nothing rather than a failed release.
+		rctx := context.WithoutCancel(ctx)
+		if rerr := e.step(t.Name, "switch back", "to no release", func() error {
+			return e.deactivate(rctx, t, p.env, p.rel.ID)
+		}); rerr != nil {
+			return fmt.Errorf("%w; stopping it also failed: %v", err, rerr)
+		}
+		p.mu.Lock()
+		p.rows[t.Name].Release = "-"
+		p.mu.Unlock()
 	}
 	return err
+}
+
+// deactivate stops the processes of release id on t and removes current,
+// for a host that had no release before id.
+func (e *Engine) deactivate(ctx context.Context, t *platform.Target, env *platform.Environment, id string) error {
+	if len(e.Project.App.Restart) == 0 {
+		stop := hostcmd.Stop(t.DeployTo, 0, "")
+		if env.Processes == "systemd" {
+			stop = hostcmd.SystemdStop(e.Project.App.Name, env.Name, t.Name)
+		}
+		if _, err := run(ctx, t, stop); err != nil {
+			return fmt.Errorf("stop processes: %w", err)
+		}
+	}
+	if _, err := run(ctx, t, hostcmd.Unswitch(t.DeployTo, id)); err != nil {
+		return fmt.Errorf("remove current: %w", err)
+	}
+	return nil
 }
 
 func orNone(s string) string {
@@ -366,12 +390,23 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	if len(procs) == 0 {
 		return nil
 	}
-	cmd := hostcmd.Start(t.DeployTo, id, "", procs)
-	cmd.Env = penv
-	if _, err := run(ctx, t, cmd); err != nil {
+	if err := e.start(ctx, t, id, "", procs, penv); err != nil {
 		return fmt.Errorf("start processes: %w", err)
 	}
 	return nil
+}
+
+// start starts procs of release id on t with the process environment
+// penv (hostcmd.Start), and says when the host has no bash to run them
+// with, as Heroku would.
+func (e *Engine) start(ctx context.Context, t *platform.Target, id, suffix string, procs, penv map[string]string) error {
+	cmd := hostcmd.Start(t.DeployTo, id, suffix, procs)
+	cmd.Env = penv
+	out, err := run(ctx, t, cmd)
+	if err == nil && strings.HasPrefix(out, hostcmd.NoBash+"\n") {
+		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "warning: this host has no bash: Procfile commands and .profile.d scripts run with sh (Heroku runs them with bash)"})
+	}
+	return err
 }
 
 // activateSystemd is activate for processes = "systemd": the units of the
@@ -423,9 +458,7 @@ func (e *Engine) activateOverlap(ctx context.Context, t *platform.Target, env *p
 	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
 		return fmt.Errorf("switch: %w", err)
 	}
-	cmd := hostcmd.Start(t.DeployTo, id, nextSuffix, map[string]string{"web": procs["web"]})
-	cmd.Env = penv
-	if _, err := run(ctx, t, cmd); err != nil {
+	if err := e.start(ctx, t, id, nextSuffix, map[string]string{"web": procs["web"]}, penv); err != nil {
 		return fmt.Errorf("start web process: %w", err)
 	}
 	_, err := run(ctx, t, hostcmd.WaitListen(t.DeployTo, "web", nextSuffix, t.Port, listenTimeout(e.health(env))))
@@ -444,9 +477,7 @@ func (e *Engine) activateOverlap(ctx context.Context, t *platform.Target, env *p
 		return fmt.Errorf("promote the new web process: %w", err)
 	}
 	if len(others) > 0 {
-		cmd := hostcmd.Start(t.DeployTo, id, "", others)
-		cmd.Env = penv
-		if _, err := run(ctx, t, cmd); err != nil {
+		if err := e.start(ctx, t, id, "", others, penv); err != nil {
 			return fmt.Errorf("start processes: %w", err)
 		}
 	}
@@ -494,8 +525,12 @@ func healthLabel(h *platform.HealthCheck) string {
 	return ""
 }
 
-// checkHealth polls the check until it passes, or fails after retries.
-func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, h *platform.HealthCheck) error {
+// checkHealth is the health gate of env on t: it proves that the web
+// process plat started for the release is the one listening on the
+// target's port (see ownPort), then polls the check until it passes, or
+// fails after retries. A web process that exits fails the gate at once.
+func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, env *platform.Environment) error {
+	h := e.health(env)
 	if h == nil {
 		return nil
 	}
@@ -508,6 +543,10 @@ func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, h *platfor
 	}
 	if retries <= 0 {
 		retries = 20
+	}
+	supervised, err := e.ownPort(ctx, t, env, listenTimeout(h))
+	if err != nil {
+		return err
 	}
 	var last error
 	for i := 0; i < retries; i++ {
@@ -527,8 +566,48 @@ func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, h *platfor
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if supervised {
+			// Still the web process's port? A crash after binding, or
+			// another process that took the port, fails now.
+			if _, err := e.ownPort(ctx, t, env, 0); err != nil {
+				return fmt.Errorf("health check failed (%v) and %w", last, err)
+			}
+		}
 	}
 	return fmt.Errorf("health check failed after %d tries: %w", retries, last)
+}
+
+// ownPort waits up to wait until the web process that plat supervises on
+// t (pid file or systemd unit) holds the only listening socket on the
+// target's port. It reports false, with no error, where plat supervises
+// no web process (no web type, the app's own restart command) or the host
+// cannot tell (no /proc, said once per host).
+func (e *Engine) ownPort(ctx context.Context, t *platform.Target, env *platform.Environment, wait time.Duration) (bool, error) {
+	if len(e.Project.App.Restart) > 0 || t.Port == 0 {
+		return false, nil
+	}
+	unit := ""
+	if env.Processes == "systemd" {
+		unit = hostcmd.UnitName(e.Project.App.Name, env.Name, t.Name, "web")
+	}
+	_, err := run(ctx, t, hostcmd.Owns(t.DeployTo, "web", unit, t.Port, wait))
+	switch code := platform.ExitCode(err); {
+	case err == nil:
+		return true, nil
+	case code == hostcmd.ExitListenNoProcess:
+		return false, nil
+	case code == hostcmd.ExitListenUnknown:
+		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "this host has no /proc/net/tcp: the health check cannot prove that the answer comes from the new web process"})
+		return false, nil
+	case code > 0:
+		var ee *platform.ExitError
+		if errors.As(err, &ee) && ee.Stderr != "" {
+			return false, errors.New(strings.TrimPrefix(strings.TrimSpace(ee.Stderr), "plat: "))
+		}
+		return false, fmt.Errorf("the web process does not hold port %d: %w", t.Port, err)
+	default:
+		return false, err
+	}
 }
 
 func (e *Engine) probe(ctx context.Context, t *platform.Target, h *platform.HealthCheck) error {

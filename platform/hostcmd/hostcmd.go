@@ -234,6 +234,17 @@ echo "${prev#releases/}"
 // Switch makes releases/<id> current; stdout is the previous release id.
 func Switch(deployTo, id string) *platform.Command { return script(switchScript, deployTo, id) }
 
+// unswitchScript removes current when it names releases/$2: a host whose
+// first release failed its health gate goes back to having none (the
+// release directory stays).
+const unswitchScript = `cd "$1" 2>/dev/null || exit 0
+[ "$(readlink current 2>/dev/null)" = "releases/$2" ] && rm -f current
+exit 0
+`
+
+// Unswitch makes a host whose current release is id have none again.
+func Unswitch(deployTo, id string) *platform.Command { return script(unswitchScript, deployTo, id) }
+
 // recordScript appends to revisions.log (Capistrano's wording) and to
 // plat's structured history, and writes REVISION-independent bookkeeping.
 const recordScript = `set -e

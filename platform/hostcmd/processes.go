@@ -9,18 +9,34 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
+// PickShell sets $shell to bash where the host has it, else sh: Heroku
+// runs .profile.d scripts and Procfile commands with bash, and real
+// buildpacks write bash there (arrays, [[ … ]], source).
+const PickShell = `if command -v bash >/dev/null 2>&1; then shell=bash; else shell=sh; fi`
+
+// profileExec, run as `$shell -c profileExec $shell COMMAND` in a
+// release, sources its .profile.d scripts and runs COMMAND with the same
+// shell, as Heroku does. It holds no single quote.
+const profileExec = SourceSecrets + `; ` + SourceProfile + `; exec "$0" -c "$1"`
+
+// NoBash is the line Start prints when the host has no bash.
+const NoBash = "no-bash"
+
 // startScript starts each Procfile process of releases/<id> detached in
 // its own session (setsid: its pid is its process group), with stdio on
 // <deploy_to>/.plat/logs/<type>.log and the pid in .plat/pids/<type>.pid.
-// .profile.d scripts are sourced first (see SourceProfile). Arguments
-// after the release are type/command pairs.
+// .profile.d scripts are sourced first (see SourceProfile), and the
+// command runs, with bash where the host has it (else sh, and a line
+// "no-bash" says so). Arguments after the release are type/command pairs.
 const startScript = `set -e
 root=$1; rel="$1/releases/$2"; sfx=$3; shift 3
 mkdir -p "$root/.plat/pids" "$root/.plat/logs"
 cd "$rel"
+` + PickShell + `
+[ "$shell" = bash ] || echo ` + NoBash + `
 while [ $# -ge 2 ]; do
   t=$1; c=$2; shift 2
-  PLAT_PROCESS=$t setsid sh -c '` + SourceSecrets + `; ` + SourceProfile + `; exec sh -c "$1"' "plat-$t" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
+  PLAT_PROCESS=$t setsid "$shell" -c '` + profileExec + `' "$shell" "$c" </dev/null >>"$root/.plat/logs/$t.log" 2>&1 &
   echo $! > "$root/.plat/pids/$t.pid$sfx"
   echo "$t $!"
 done
@@ -177,13 +193,13 @@ func Logs(deployTo string, n int, follow bool, types ...string) *platform.Comman
 }
 
 // InRelease runs argv in the current (or a given) release dir with the
-// .profile.d scripts sourced.
+// .profile.d scripts sourced (by bash where the host has it).
 func InRelease(deployTo, id string, argv []string) *platform.Command {
 	rel := "current"
 	if id != "" {
 		rel = "releases/" + id
 	}
-	return script(`cd "$1/$2" || exit 1; shift 2; `+SourceSecrets+`; `+SourceProfile+`; exec "$@"`,
+	return script(`cd "$1/$2" || exit 1; shift 2; `+PickShell+`; exec "$shell" -c '`+SourceSecrets+`; `+SourceProfile+`; exec "$@"' "$shell" "$@"`,
 		append([]string{deployTo, rel}, argv...)...)
 }
 
@@ -191,7 +207,7 @@ func InRelease(deployTo, id string, argv []string) *platform.Command {
 // sourced, or in deployTo itself when no release is current yet (hooks of
 // a host's first push).
 func InCurrent(deployTo string, argv []string) *platform.Command {
-	return script(`cd "$1" || exit 1; shift; if [ -d current ]; then cd current || exit 1; `+SourceProfile+`; fi; exec "$@"`,
+	return script(`cd "$1" || exit 1; shift; if [ -d current ]; then cd current || exit 1; `+PickShell+`; exec "$shell" -c '`+SourceProfile+`; exec "$@"' "$shell" "$@"; fi; exec "$@"`,
 		append([]string{deployTo}, argv...)...)
 }
 

@@ -75,7 +75,7 @@ func (u Units) unit(kind string) string {
 	for _, k := range sortedKeys(vars) {
 		fmt.Fprintf(&b, "Environment=%s\n", envQuote(k+"="+vars[k]))
 	}
-	argv := []string{"/bin/sh", "-c", SourceSecrets + "; " + SourceProfile + `; exec sh -c "$1"`, "plat-" + kind, u.Procs[kind]}
+	argv := []string{"/bin/sh", "-c", PickShell + `; exec "$shell" -c '` + profileExec + `' "$shell" "$1"`, "plat-" + kind, u.Procs[kind]}
 	quoted := []string{argv[0]}
 	for _, a := range argv[1:] {
 		quoted = append(quoted, execQuote(a))
