@@ -1,6 +1,7 @@
 package buildpacks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -286,5 +287,71 @@ func TestBuildNodeWithDependencies(t *testing.T) {
 	}
 	if got := shell(t, dir, "npm start --silent"); strings.TrimSpace(got) != "1m" {
 		t.Fatalf("npm start = %q", got)
+	}
+}
+
+// On a Debian or air-gapped build machine the system's packages satisfy
+// requirements: with PYTHON_SYSTEM_SITE_PACKAGES the virtualenv sees them
+// and pip installs nothing from an index it cannot reach. pip itself is
+// such a package here: the python buildpack needs it on the build machine.
+func TestPythonSystemSitePackages(t *testing.T) {
+	offline := t.TempDir() // an empty wheel dir: no index, nothing to find
+	build := func(system bool) (string, error) {
+		dir := copyApp(t, "python-nodeps")
+		if err := os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("pip\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"PIP_FIND_LINKS": offline}
+		if system {
+			env["PYTHON_SYSTEM_SITE_PACKAGES"] = "1"
+		}
+		_, err := newTestBuilder(t, Options{}).Build(context.Background(), &platform.BuildRequest{Dir: dir, Env: env, CacheDir: t.TempDir()})
+		return dir, err
+	}
+	if _, err := build(false); err == nil || !strings.Contains(err.Error(), "install dependencies") {
+		t.Fatalf("without system site packages an offline install of pip must fail: %v", err)
+	}
+	dir, err := build(true)
+	if err != nil {
+		t.Fatalf("with system site packages: %v", err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(dir, venvDir, "pyvenv.cfg"))
+	if !strings.Contains(string(cfg), "include-system-site-packages = true") {
+		t.Errorf("pyvenv.cfg:\n%s", cfg)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, venvDir, "lib", "python3*", "site-packages", "pip")); len(m) != 0 {
+		t.Errorf("pip was copied into the virtualenv although the system has it: %v", m)
+	}
+	if got := shell(t, dir, hostcmd.SourceProfile+` && python3 -c 'import pip, sys; print(sys.prefix)'`); !strings.HasSuffix(strings.TrimSpace(got), venvDir) {
+		t.Errorf("the release's python3 is not the virtualenv's: %q", got)
+	}
+}
+
+// The python buildpack compiles the release's bytecode reproducibly, and
+// the processes write none (hosts' releases never drift).
+func TestPythonBytecodeIsPartOfTheRelease(t *testing.T) {
+	dir := copyApp(t, "python-stdlib")
+	if err := os.WriteFile(filepath.Join(dir, "helper.py"), []byte("X = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "py2.py"), []byte("print 'python 2'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out := mustBuild(t, newTestBuilder(t, Options{}), &platform.BuildRequest{Dir: dir, Buildpacks: []string{"python"}})
+	pycs, _ := filepath.Glob(filepath.Join(dir, "__pycache__", "helper.*.pyc"))
+	if len(pycs) != 1 {
+		t.Fatalf("helper.py was not compiled: %v\n%s", pycs, out)
+	}
+	if !strings.Contains(out, "do not compile to bytecode") {
+		t.Errorf("a file that does not compile is not mentioned:\n%s", out)
+	}
+	before, _ := os.ReadFile(pycs[0])
+	got := shell(t, dir, hostcmd.SourceProfile+` && python3 -c 'import helper; print(helper.X)' && echo "dont=$PYTHONDONTWRITEBYTECODE"`)
+	if !strings.Contains(got, "dont=1") {
+		t.Errorf("the processes may write bytecode: %q", got)
+	}
+	after, _ := os.ReadFile(pycs[0])
+	if !bytes.Equal(before, after) {
+		t.Errorf("importing helper rewrote its bytecode")
 	}
 }

@@ -71,7 +71,8 @@ func compilePython(ctx context.Context, bc *buildContext) (map[string]string, er
 	}
 	if install == nil {
 		bc.out.printf("       no dependencies to install: no virtualenv needed\n")
-		return procs, nil
+		compileBytecode(ctx, bc, pyEnv, "python3")
+		return procs, writeProfileScript(bc.dir, "python.sh", pythonNoVenvProfile)
 	}
 
 	venv := filepath.Join(bc.dir, venvDir)
@@ -84,7 +85,14 @@ func compilePython(ctx context.Context, bc *buildContext) (map[string]string, er
 	// --copies: regular files, no symlinks pointing out of the tree.
 	// --without-pip: the build machine's pip fills it through --python,
 	// which keeps pip (thousands of files) out of the release.
-	if err := bc.run(ctx, pyEnv, "python3", "-m", "venv", "--copies", "--without-pip", venvDir); err != nil {
+	venvArgs := []string{"python3", "-m", "venv", "--copies", "--without-pip"}
+	if truthy(bc.config["PYTHON_SYSTEM_SITE_PACKAGES"]) {
+		// Debian's python3-* packages (or any the build machine and the
+		// hosts have) satisfy requirements: pip installs only the rest.
+		bc.out.printf("       PYTHON_SYSTEM_SITE_PACKAGES: the system's packages satisfy what they can\n")
+		venvArgs = append(venvArgs, "--system-site-packages")
+	}
+	if err := bc.run(ctx, pyEnv, append(venvArgs, venvDir)...); err != nil {
 		return nil, fmt.Errorf("make virtualenv: %w", err)
 	}
 	args := []string{"python3", "-m", "pip", "--python", filepath.Join(venvDir, "bin", "python3"), "install",
@@ -100,10 +108,43 @@ func compilePython(ctx context.Context, bc *buildContext) (map[string]string, er
 	if err := relocateVenv(venv); err != nil {
 		return nil, err
 	}
+	compileBytecode(ctx, bc, pyEnv, filepath.Join(venvDir, "bin", "python3"))
 	if err := writeProfileScript(bc.dir, "python.sh", pythonProfile); err != nil {
 		return nil, err
 	}
 	return procs, nil
+}
+
+// compileBytecode writes the bytecode of every .py file of the app and
+// its virtualenv into the release, so the hosts' interpreter never writes
+// __pycache__ into a release (which `status --verify` would report as
+// drift on every healthy host, and which would spoil the next upload's
+// base). unchecked-hash .pyc files carry the source's hash instead of its
+// mtime, so the same source compiles to the same bytes on every build
+// (PYTHONHASHSEED=0 fixes set order) and the interpreter never rewrites
+// them; the processes also get PYTHONDONTWRITEBYTECODE (.profile.d) for
+// what could not be compiled here. A file that does not compile (Python 2
+// leftovers, templates named .py) is not an error: it is named, and
+// compiled in memory where it is imported.
+func compileBytecode(ctx context.Context, bc *buildContext, pyEnv map[string]string, python string) {
+	env := map[string]string{"PYTHONHASHSEED": "0"}
+	for k, v := range pyEnv {
+		env[k] = v
+	}
+	err := bc.run(ctx, env, python, "-m", "compileall", "-q", "-q", "--invalidation-mode", "unchecked-hash",
+		"-x", `(^|/)\.(git|hg|svn|plat)(/|$)`, ".")
+	if err != nil && ctx.Err() == nil {
+		bc.out.printf("       some files do not compile to bytecode (see above); they are compiled where they are imported\n")
+	}
+}
+
+// truthy reports whether a config value turns an option on.
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // hasRequirements reports whether a requirements file names anything
@@ -261,6 +302,9 @@ func fixRecords(venv string, rewritten map[string]string) error {
 // where the build machine's interpreter does not run, hands its packages
 // to the host's python3.
 const pythonProfile = `# Written by plat's python buildpack.
+# The release holds its bytecode: the interpreter writes none into it.
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 if "$PWD/.venv/bin/python3" -c '' >/dev/null 2>&1; then
 	VIRTUAL_ENV="$PWD/.venv"
 	PATH="$PWD/.venv/bin:$PATH"
@@ -276,6 +320,13 @@ else
 	PATH="$PATH:$PWD/.venv/bin"
 	export PATH
 fi
+`
+
+// pythonNoVenvProfile is pythonProfile for an app without dependencies.
+const pythonNoVenvProfile = `# Written by plat's python buildpack.
+# The release holds its bytecode: the interpreter writes none into it.
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 `
 
 // writeProfileScript writes .profile.d/name in dir.

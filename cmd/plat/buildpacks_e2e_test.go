@@ -221,8 +221,18 @@ func TestBuildpacksPushLocal(t *testing.T) {
 		t.Parallel()
 		root := t.TempDir()
 		buildWheel(t, filepath.Join(root, "wheels"))
-		p := bpProject(t, 2, bpHCL("greet", `  buildpack = "python"`, "", ""), bpApp("python-wheel"), root)
+		// A build task runs with the buildpack's environment: the
+		// virtualenv's python3, not the build machine's.
+		app := `  buildpack = "python"
+  task "prefix" {
+    when = "build"
+    run  = ["python3", "-c", "import sys; open('build-prefix.txt', 'w').write(sys.prefix)"]
+  }`
+		p := bpProject(t, 2, bpHCL("greet", app, "", ""), bpApp("python-wheel"), root)
 		r := p.mustPlat("push", "local")
+		if b, _ := os.ReadFile(filepath.Join(p.hostDir("web1"), "releases", "r1", "build-prefix.txt")); !strings.HasSuffix(string(b), "/.venv") {
+			t.Errorf("the build task ran with sys.prefix %q, not the release's virtualenv", b)
+		}
 		if !strings.Contains(r.stdout, "--no-index --find-links") {
 			t.Errorf("pip did not install from the wheels directory only:\n%s", r.stdout)
 		}
@@ -236,8 +246,24 @@ func TestBuildpacksPushLocal(t *testing.T) {
 		if want := filepath.Join(p.hostDir("web2"), "current", ".venv"); !strings.Contains(x.stdout, want) {
 			t.Errorf("plat exec imports platgreet from outside %s:\n%s", want, x.stdout)
 		}
+		// Serving imported platgreet on the hosts: its bytecode came with
+		// the release, the interpreter wrote none, nothing drifted.
+		if m, _ := filepath.Glob(filepath.Join(p.hostDir("web1"), "releases", "r1", ".venv", "lib", "python3*", "site-packages", "platgreet", "__pycache__", "*.pyc")); len(m) != 1 {
+			t.Errorf("platgreet's bytecode is not in the release: %v", m)
+		}
+		if v := p.plat("status", "local", "--verify"); v.code != 0 {
+			t.Errorf("status --verify after serving requests: %s", v)
+		}
 		bpUnchangedRebuild(t, p, "r2")
 		bpServes(t, p, "/", "hello from platgreet, plat")
+		// Back on r1, which served requests: still a complete base, so
+		// the next push sends nothing.
+		p.mustPlat("rollback", "local", "r1")
+		bpServes(t, p, "/", "hello from platgreet, plat")
+		r = p.mustPlat("push", "local", "--force")
+		if !strings.Contains(r.stdout, "[web1] running: upload r3 (0 files changed, 0 B)") {
+			t.Errorf("a push after a rollback to a release that served re-sent files:\n%s", r.stdout)
+		}
 	})
 
 	t.Run("go module from the module proxy", func(t *testing.T) {

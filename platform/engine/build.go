@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/hostcmd"
 )
 
 // source is a fetched checkout.
@@ -471,10 +472,29 @@ func overlayPrivate(privateDir, dst string) (map[string]bool, error) {
 
 // runLocal runs a build-machine command with output streamed to w.
 func runLocal(ctx context.Context, dir string, env []string, argv []string, w io.Writer) error {
+	return runLocalVia(ctx, dir, env, argv, nil, w)
+}
+
+// runInBuild runs a build task's argv in the built tree dir the way hosts
+// run the release's commands: .profile.d sourced (the buildpacks' venv,
+// PATH and exports), with bash where there is one (hostcmd.InDir).
+func runInBuild(ctx context.Context, dir string, env []string, argv []string, w io.Writer) error {
 	if len(argv) == 0 {
 		return errors.New("empty command")
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	return runLocalVia(ctx, dir, env, argv, hostcmd.InDir(dir, argv).Args, w)
+}
+
+// runLocalVia runs argv (through via, when set) and names argv in errors.
+func runLocalVia(ctx context.Context, dir string, env []string, argv, via []string, w io.Writer) error {
+	if len(argv) == 0 {
+		return errors.New("empty command")
+	}
+	run := argv
+	if via != nil {
+		run = via
+	}
+	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	tail := &tailBuffer{}

@@ -268,7 +268,7 @@ func (p *push) build(ctx context.Context, work string) error {
 			for k, v := range mergeEnv(app.Env, p.env.Env) {
 				env = append(env, k+"="+v)
 			}
-			return runLocal(tctx, src.Dir, env, t.Run, e.output("localhost"))
+			return runInBuild(tctx, src.Dir, env, t.Run, e.output("localhost"))
 		})
 		if err != nil {
 			return fmt.Errorf("build task %s failed; nothing was uploaded: %w", t.Name, err)

@@ -192,15 +192,24 @@ func Logs(deployTo string, n int, follow bool, types ...string) *platform.Comman
 	return script(logsScript, append([]string{deployTo, strconv.Itoa(n), f}, files...)...)
 }
 
-// InRelease runs argv in the current (or a given) release dir with the
+// inDirScript runs argv in directory $1 with its .profile.d scripts
+// sourced, by bash where the host has it.
+const inDirScript = `cd "$1" || exit 1; shift; ` + PickShell + `; exec "$shell" -c '` + SourceSecrets + `; ` + SourceProfile + `; exec "$@"' "$shell" "$@"`
+
+// InDir runs argv in dir (a release, or a build tree) with the
 // .profile.d scripts sourced (by bash where the host has it).
+func InDir(dir string, argv []string) *platform.Command {
+	return script(inDirScript, append([]string{dir}, argv...)...)
+}
+
+// InRelease runs argv in the current (or a given) release dir with the
+// .profile.d scripts sourced (see InDir).
 func InRelease(deployTo, id string, argv []string) *platform.Command {
 	rel := "current"
 	if id != "" {
 		rel = "releases/" + id
 	}
-	return script(`cd "$1/$2" || exit 1; shift 2; `+PickShell+`; exec "$shell" -c '`+SourceSecrets+`; `+SourceProfile+`; exec "$@"' "$shell" "$@"`,
-		append([]string{deployTo, rel}, argv...)...)
+	return InDir(deployTo+"/"+rel, argv)
 }
 
 // InCurrent runs argv in the current release with the .profile.d scripts
