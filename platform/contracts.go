@@ -49,6 +49,27 @@ func (t *TTY) TermName() string {
 	return t.Term
 }
 
+// FollowResize calls apply with every new window size from t.Resize
+// until the returned stop is called (a no-op when t or Resize is nil).
+// Transports use it to forward resizes to the remote terminal.
+func (t *TTY) FollowResize(apply func(WindowSize)) (stop func()) {
+	if t == nil || t.Resize == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case ws := <-t.Resize:
+				apply(ws)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 // ErrNoTTY is wrapped by the error of a transport that cannot run a
 // command on a pseudo-terminal.
 var ErrNoTTY = errors.New("this transport cannot allocate a terminal")

@@ -30,15 +30,22 @@ func newProjectNamed(t *testing.T, name string) *project {
 	return p
 }
 
-// A deploy_to belongs to the app that deployed there first: another app
-// pointed at it is refused, naming both, before anything changes there.
-func TestDeployToBelongsToOneApp(t *testing.T) {
+// notesOnFleet pushes the example app to a fleet of two sshd hosts.
+func notesOnFleet(t *testing.T) (*sshtest.Fleet, *project, []int) {
+	t.Helper()
 	fleet := sshtest.New(t, 2)
 	notes := newProject(t)
 	ports := notes.sshEnv(fleet, "")
 	t.Cleanup(func() { notes.plat("down", "fleet") })
 	notes.mustPlat("push", "fleet")
 	serves(t, ports, "release r1")
+	return fleet, notes, ports
+}
+
+// A deploy_to belongs to the app that deployed there first: another app
+// pointed at it is refused, naming both, before anything changes there.
+func TestDeployToBelongsToOneApp(t *testing.T) {
+	fleet, notes, ports := notesOnFleet(t)
 	history := map[string]string{}
 	for _, h := range fleet.Hosts {
 		b, err := os.ReadFile(filepath.Join(h.Root, ".plat", "history"))
@@ -77,12 +84,7 @@ func TestDeployToBelongsToOneApp(t *testing.T) {
 // release's own process holds the port, and a process that died binding
 // it fails the push at once.
 func TestHealthGateRefusesAnotherAppsPort(t *testing.T) {
-	fleet := sshtest.New(t, 2)
-	notes := newProject(t)
-	ports := notes.sshEnv(fleet, "")
-	t.Cleanup(func() { notes.plat("down", "fleet") })
-	notes.mustPlat("push", "fleet")
-	serves(t, ports, "release r1")
+	fleet, _, ports := notesOnFleet(t)
 
 	blogRoot := func(h *sshtest.Host) string { return h.Root + "-blog" }
 	for _, tc := range []struct {

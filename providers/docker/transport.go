@@ -125,20 +125,9 @@ func (t *Transport) Run(ctx context.Context, cmd *platform.Command) error {
 			time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
 		}
 	}
-	if cmd.TTY != nil && cmd.TTY.Resize != nil {
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			for {
-				select {
-				case <-done:
-					return
-				case ws := <-cmd.TTY.Resize:
-					_, _ = t.c.api.ExecResize(ctx, created.ID, client.ExecResizeOptions{Height: uint(ws.Rows), Width: uint(ws.Cols)})
-				}
-			}
-		}()
-	}
+	defer cmd.TTY.FollowResize(func(ws platform.WindowSize) {
+		_, _ = t.c.api.ExecResize(ctx, created.ID, client.ExecResizeOptions{Height: uint(ws.Rows), Width: uint(ws.Cols)})
+	})()
 
 	if cmd.Stdin != nil {
 		go func() {

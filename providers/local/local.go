@@ -164,20 +164,9 @@ func runTTY(c *exec.Cmd, cmd *platform.Command) error {
 		return err
 	}
 	defer ptmx.Close()
-	done := make(chan struct{})
-	defer close(done)
-	if cmd.TTY.Resize != nil {
-		go func() {
-			for {
-				select {
-				case <-done:
-					return
-				case ws := <-cmd.TTY.Resize:
-					_ = pty.Setsize(ptmx, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols})
-				}
-			}
-		}()
-	}
+	defer cmd.TTY.FollowResize(func(ws platform.WindowSize) {
+		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: ws.Rows, Cols: ws.Cols})
+	})()
 	if cmd.Stdin != nil {
 		// Ends with the terminal (a write error) or the input (EOF). The
 		// terminal turns the user's ^D into EOF for the program itself.

@@ -364,20 +364,9 @@ func (c *Conn) Run(ctx context.Context, cmd *platform.Command) error {
 		if err := sess.RequestPty(cmd.TTY.TermName(), int(cmd.TTY.Rows), int(cmd.TTY.Cols), modes); err != nil {
 			return fmt.Errorf("run %s on %s: request a terminal: %w", prog, c.name, err)
 		}
-		if cmd.TTY.Resize != nil {
-			done := make(chan struct{})
-			defer close(done)
-			go func() {
-				for {
-					select {
-					case <-done:
-						return
-					case ws := <-cmd.TTY.Resize:
-						_ = sess.WindowChange(int(ws.Rows), int(ws.Cols))
-					}
-				}
-			}()
-		}
+		defer cmd.TTY.FollowResize(func(ws platform.WindowSize) {
+			_ = sess.WindowChange(int(ws.Rows), int(ws.Cols))
+		})()
 	}
 	if err := sess.Start(line); err != nil {
 		if c.waitDead(time.Second) {
