@@ -16,11 +16,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/filelock"
 )
 
 // herokuStep runs a Heroku classic (v2) buildpack from a path or git URL.
@@ -245,7 +245,7 @@ func (b *Builder) fetchGit(ctx context.Context, bd *build, url, ref string) (str
 	}
 	name := strings.TrimSuffix(path.Base(strings.TrimRight(url, "/")), ".git")
 	dir := filepath.Join(root, safeName(name)+"-"+shortHash(url+"#"+ref))
-	unlock, err := lockFile(dir + ".lock")
+	unlock, err := filelock.Lock(ctx, dir+".lock")
 	if err != nil {
 		return "", fmt.Errorf("fetch buildpack %s: %w", url, err)
 	}
@@ -280,22 +280,6 @@ func (b *Builder) fetchGit(ctx context.Context, bd *build, url, ref string) (str
 		return "", fmt.Errorf("fetch buildpack %s: %w", url, err)
 	}
 	return dir, nil
-}
-
-// lockFile takes an exclusive flock on p and returns its release.
-func lockFile(p string) (func(), error) {
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("take lock %s: %w", p, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 var unsafeNameRE = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

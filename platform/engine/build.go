@@ -15,9 +15,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/filelock"
 	"github.com/plat-sh/plat/platform/hostcmd"
 )
 
@@ -194,27 +194,7 @@ func (e *Engine) checkoutDir(env string) string {
 // lockCheckout serialises builds of one environment on this machine (a
 // push holds the deploy lock, but `push --plan` does not).
 func (e *Engine) lockCheckout(ctx context.Context, env string) (func(), error) {
-	dir := filepath.Join(e.StateDir, "cache", "checkout")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, env+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		f.Close()
-		return nil, ctx.Err()
-	}
+	return filelock.Lock(ctx, filepath.Join(e.StateDir, "cache", "checkout", env+".lock"))
 }
 
 // checkout brings dst to commit sha of repo, touching only what differs.

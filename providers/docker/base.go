@@ -18,6 +18,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/plat-sh/plat/platform/filelock"
 )
 
 // DefaultImage is the base image plat builds and the docker provider uses
@@ -99,7 +101,7 @@ func EnsureBase(ctx context.Context, c *Client, opts BaseOptions) (string, error
 	if ok, err := c.imageExists(ctx, o.Tag); err != nil || ok {
 		return o.Tag, err
 	}
-	unlock, err := lockFile(ctx, o.CacheDir)
+	unlock, err := lockBuild(ctx, o.CacheDir)
 	if err != nil {
 		return "", err
 	}
@@ -119,7 +121,7 @@ func BuildBase(ctx context.Context, c *Client, opts BaseOptions) (string, error)
 	if err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(ctx, o.CacheDir)
+	unlock, err := lockBuild(ctx, o.CacheDir)
 	if err != nil {
 		return "", err
 	}
@@ -371,31 +373,14 @@ func (c *Client) imageExists(ctx context.Context, ref string) (bool, error) {
 	}
 }
 
-// lockFile takes an exclusive lock on dir/build.lock, waiting for another
-// builder; ctx cancels the wait.
-func lockFile(ctx context.Context, dir string) (func(), error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create cache directory: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "build.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open build lock: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		// Closing the file does not interrupt flock(2); the goroutine ends
-		// when the other builder releases the lock.
-		go func() { <-done; f.Close() }()
+// lockBuild serialises base image builds sharing dir (another builder on
+// this machine waits); ctx cancels the wait.
+func lockBuild(ctx context.Context, dir string) (func(), error) {
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, "build.lock"))
+	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("wait for another base image build: %w", ctx.Err())
 	}
+	return unlock, err
 }
 
 // DebianMirror returns the archive URL this machine's apt uses for suite,

@@ -2,9 +2,13 @@ package docker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/filelock"
 )
 
 // Factory makes docker providers; cmd/plat registers it as "docker".
@@ -364,6 +369,11 @@ func (p *Provider) Up(ctx context.Context, req *platform.UpRequest) (*platform.U
 	}
 	defer c.Close()
 	app, env := req.App.Name, req.Env.Name
+	unlock, err := lockUp(ctx, c.host, app, env)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := c.checkImage(ctx, p.cfg.Image); err != nil {
 		return nil, err
 	}
@@ -536,10 +546,12 @@ func (c *Client) hasInit(ctx context.Context) (bool, error) {
 // ensureNetwork returns the id of network name, creating it (labelled, so
 // Down --destroy removes it) when it does not exist.
 //
-// Daemons before API 1.44 let two concurrent creates of one name both
-// succeed (this client cannot send CheckDuplicate). So after creating, Up
-// looks again: every racer keeps the oldest network of that name and
-// removes its own if it lost.
+// Daemons let two concurrent creates of one name both succeed (API 1.44
+// deprecated CheckDuplicate, and its check was never atomic), and which
+// network a racer sees first depends on timing. Up holds lockUp, so racers
+// on this machine take turns; racers on other machines are caught by
+// looking again after the create: each keeps the oldest network of that
+// name and removes its own if it lost.
 func (p *Provider) ensureNetwork(ctx context.Context, c *Client, app, env, name string) (string, error) {
 	nets, err := c.networksNamed(ctx, name)
 	if err != nil {
@@ -567,6 +579,24 @@ func (p *Provider) ensureNetwork(ctx context.Context, c *Client, app, env, name 
 		}
 	}
 	return nets[0].ID, nil
+}
+
+// lockUp takes this machine's lock on bringing app's env up on the daemon
+// at host: two `plat up` at once would otherwise both create its network
+// (see ensureNetwork) and race on each container's name, where the loser
+// sees a conflict for a container the daemon cannot inspect yet.
+func lockUp(ctx context.Context, host, app, env string) (func(), error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(host + "\x00" + app + "\x00" + env))
+	path := filepath.Join(dir, "plat", "docker", "up-"+hex.EncodeToString(sum[:8])+".lock")
+	unlock, err := filelock.Lock(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("wait for another plat up of %s %s: %w", app, env, err)
+	}
+	return unlock, nil
 }
 
 // networksNamed lists the networks called exactly name, oldest first.
