@@ -46,17 +46,14 @@ FUZZ_TARGETS := \
 	./providers/vagrant:FuzzParseRecords \
 	./providers/vagrant:FuzzParseSSHConfig \
 	./plugins:FuzzReadLockFile
-FUZZTIME ?= 5s
+FUZZTIME ?= 300x
 FUZZPARALLEL ?= 1
 
-fuzz-smoke: ## run every fuzz target for a few seconds (CI); a crash is saved under the package's testdata/fuzz
-	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-	  printf 'fuzz %-20s %-22s %s\n' "$$fn" "$$pkg" "$(FUZZTIME)"; \
-	  out=$$($(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel $(FUZZPARALLEL) $$pkg 2>&1) || { echo "$$out" | tail -30; exit 1; }; \
-	done
+fuzz-smoke: ## run every fuzz target for 300 inputs (CI); a crash is saved under the package's testdata/fuzz
+	@bash scripts/fuzz.sh $(FUZZTIME) $(FUZZPARALLEL) $(FUZZ_TARGETS)
 
 fuzz: ## run every fuzz target for 2 minutes (FUZZTIME=10m for longer)
-	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME)) FUZZPARALLEL=2
+	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 300x,$(FUZZTIME)),2m,$(FUZZTIME)) FUZZPARALLEL=2
 
 base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
 	$(GO) run ./cmd/plat image build-base
