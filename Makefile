@@ -24,9 +24,10 @@ demo: build ## push examples/notes to the local environment and print the URLs t
 demo-down: build ## stop the demo's processes
 	./$(BIN) -C examples/notes down local
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, and shellcheck on every tracked .sh file
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	shellcheck $$(git ls-files '*.sh')
 
 bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts (takes minutes); rewrites bench/RESULTS.md
 	$(GO) run ./bench/cmd/bench -n 10,50 -runs 5 -out bench/RESULTS.md
