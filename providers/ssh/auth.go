@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -29,11 +30,16 @@ func (k *keyring) Close() {
 	}
 }
 
-// loadKeys collects identity file keys, then the agent's keys. An
-// identity file protected by a passphrase is only usable through the
-// agent; if nothing else is usable either, that is the error.
+// loadKeys collects identity file keys, then the agent's keys, each
+// preceded by its certificates (CertificateFile, IDENTITY-cert.pub, or
+// held by the agent). An identity file protected by a passphrase is only
+// usable through the agent; if nothing else is usable either, that is the
+// error. A certificate that is expired, not yet valid, or certifies none
+// of the keys is not offered; the note saying so names its file.
 func loadKeys(e *endpoint, sock string) (*keyring, error) {
 	k := &keyring{}
+	now := time.Now()
+	certs, certNotes := loadUserCerts(e, now)
 	var agentKeys []ssh.Signer
 	if sock != "" {
 		c, err := net.Dial("unix", sock)
@@ -98,16 +104,32 @@ func loadKeys(e *endpoint, sock string) (*keyring, error) {
 		k.signers = append(k.signers, signer)
 		k.tried = append(k.tried, id.path)
 	}
+	var certKeys []ssh.PublicKey
+	for _, c := range certs {
+		certKeys = append(certKeys, c.cert.Key)
+	}
 	for _, s := range agentKeys {
-		if e.identitiesOnly && !containsKey(filePubs, s.PublicKey()) {
+		pub := s.PublicKey()
+		if p := agentCertProblem(pub, now); p != "" {
+			k.notes = append(k.notes, p)
 			continue
 		}
-		if containsKey(signerKeys(k.signers), s.PublicKey()) {
+		if e.identitiesOnly && !containsKey(filePubs, certifiedKey(pub)) && !containsKey(certKeys, pub) {
+			continue
+		}
+		if containsKey(signerKeys(k.signers), pub) {
 			continue
 		}
 		k.signers = append(k.signers, s)
-		k.tried = append(k.tried, "agent key "+ssh.FingerprintSHA256(s.PublicKey()))
+		what := "agent key "
+		if certifiedKey(pub) != pub {
+			what = "agent certificate for key "
+		}
+		k.tried = append(k.tried, what+ssh.FingerprintSHA256(certifiedKey(pub)))
 	}
+	var notes []string
+	k.signers, k.tried, notes = withCerts(k.signers, k.tried, certs, filePubs)
+	k.notes = append(append(certNotes, notes...), k.notes...)
 	for _, p := range locked {
 		k.notes = append(k.notes, fmt.Sprintf("identity file %s is passphrase-protected and not loaded in ssh-agent", p))
 	}
@@ -138,6 +160,19 @@ func readPublicKey(path string) ssh.PublicKey {
 	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
 	if err != nil {
 		return nil
+	}
+	return pub
+}
+
+// certifiedKey is the key a certificate certifies, or pub itself.
+func certifiedKey(pub ssh.PublicKey) ssh.PublicKey {
+	if !strings.Contains(pub.Type(), "-cert-") {
+		return pub
+	}
+	if parsed, err := ssh.ParsePublicKey(pub.Marshal()); err == nil {
+		if c, ok := parsed.(*ssh.Certificate); ok {
+			return c.Key
+		}
 	}
 	return pub
 }

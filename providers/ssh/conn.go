@@ -208,7 +208,7 @@ func handshakeErr(e *endpoint, hk *hostKeys, keys *keyring, err error, ctx conte
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "no common algorithm for host key"):
-		if known := hk.known(e.hostKeyAddr); len(known) > 0 {
+		if known, _ := hk.known(e.hostKeyAddr); len(known) > 0 {
 			return &HostKeyError{Host: e.alias, Addr: e.hostKeyAddr, File: known[0].Filename, Line: known[0].Line, Known: true}
 		}
 	case strings.Contains(msg, "unable to authenticate"):

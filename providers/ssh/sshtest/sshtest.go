@@ -58,6 +58,17 @@ type Options struct {
 	// (default), "ecdsa" (P-256), "rsa" (2048 bits). KnownHosts lists
 	// them all, as ssh-keyscan would.
 	HostKeyTypes []string
+	// HostCA is a certificate authority's private key file (as ssh-keygen
+	// writes it): every host key gets a host certificate signed by it
+	// with ssh-keygen -s CA -h, for the principals Addr and Name, and sshd
+	// presents it (HostCertificate). Host.HostCertFiles lists them.
+	HostCA string
+	// TrustedUserCAKeys is a file of certificate authority public keys
+	// sshd trusts to sign user certificates (its TrustedUserCAKeys).
+	TrustedUserCAKeys string
+	// NoAuthorizedKeys leaves the client key out of authorized_keys, so
+	// that only a certificate authenticates.
+	NoAuthorizedKeys bool
 }
 
 // Fleet is a set of running sshd hosts and the client files to reach them.
@@ -95,6 +106,9 @@ type Host struct {
 	// Options.HostKeyTypes order. Public keys are next to them (+".pub").
 	HostKeyFile  string
 	HostKeyFiles []string
+	// HostCertFiles are the host certificates of HostKeyFiles
+	// (KEY-cert.pub) when Options.HostCA is set.
+	HostCertFiles []string
 	// Dir holds the host's sshd_config, pid and log files.
 	Dir string
 	// LogFile is sshd's stderr (-e).
@@ -102,6 +116,7 @@ type Host struct {
 
 	configFile string
 	keyTypes   []string
+	hostCA     string
 	sshd       string
 	mu         sync.Mutex
 	cmd        *exec.Cmd
@@ -227,7 +242,11 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		return fail(err)
 	}
 	authorized := filepath.Join(f.Dir, "authorized_keys")
-	if err := os.WriteFile(authorized, ssh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
+	authorizedKeys := ssh.MarshalAuthorizedKey(clientPub)
+	if opts.NoAuthorizedKeys {
+		authorizedKeys = nil
+	}
+	if err := os.WriteFile(authorized, authorizedKeys, 0o600); err != nil {
 		return fail(err)
 	}
 
@@ -242,6 +261,7 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			Dir:      filepath.Join(f.Dir, name),
 			sshd:     sshd,
 			keyTypes: keyTypes,
+			hostCA:   opts.HostCA,
 		}
 		h.Root = filepath.Join(h.Dir, "root")
 		h.Home = filepath.Join(h.Dir, "home")
@@ -249,7 +269,11 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			return fail(err)
 		}
 		for _, kt := range keyTypes {
-			h.HostKeyFiles = append(h.HostKeyFiles, filepath.Join(h.Dir, "ssh_host_"+kt+"_key"))
+			k := filepath.Join(h.Dir, "ssh_host_"+kt+"_key")
+			h.HostKeyFiles = append(h.HostKeyFiles, k)
+			if opts.HostCA != "" {
+				h.HostCertFiles = append(h.HostCertFiles, k+"-cert.pub")
+			}
 		}
 		h.HostKeyFile = h.HostKeyFiles[0]
 		h.LogFile = filepath.Join(h.Dir, "sshd.log")
@@ -264,7 +288,11 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if err := h.writeConfig(authorized, logLevel, extra); err != nil {
+		hostExtra := extra
+		if opts.TrustedUserCAKeys != "" {
+			hostExtra = append([]string{"TrustedUserCAKeys " + opts.TrustedUserCAKeys}, hostExtra...)
+		}
+		if err := h.writeConfig(authorized, logLevel, hostExtra); err != nil {
 			return fail(err)
 		}
 		f.Hosts = append(f.Hosts, h)
@@ -360,6 +388,50 @@ func (h *Host) writeHostKeys() error {
 		if _, err := writeKey(f, h.keyTypes[i], "sshtest host "+h.Name); err != nil {
 			return err
 		}
+		if h.hostCA != "" {
+			if err := SignHostKey(h.hostCA, f+".pub", h.Addr+","+h.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SignHostKey signs the host public key pubFile with the certificate
+// authority caFile (ssh-keygen -s caFile -h), for the comma-separated
+// principals, valid forever. The certificate is pubFile without ".pub",
+// plus "-cert.pub".
+func SignHostKey(caFile, pubFile, principals string) error {
+	return sign(caFile, pubFile, "-h", "-I", "sshtest host", "-n", principals)
+}
+
+// SignUserKey signs the user public key pubFile with the certificate
+// authority caFile (ssh-keygen -s caFile), for the comma-separated
+// principals (login names). validity is ssh-keygen's -V ("" for
+// forever, e.g. "-1h:-1m" for a certificate already expired).
+func SignUserKey(caFile, pubFile, principals, validity string) error {
+	args := []string{"-I", "sshtest user", "-n", principals}
+	if validity != "" {
+		args = append(args, "-V", validity)
+	}
+	return sign(caFile, pubFile, args...)
+}
+
+func sign(caFile, pubFile string, args ...string) error {
+	argv := append([]string{"-q", "-s", caFile}, args...)
+	out, err := exec.Command("ssh-keygen", append(argv, pubFile)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ssh-keygen -s %s %s: %v: %s", caFile, pubFile, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// NewCA writes a new ed25519 certificate authority key pair with
+// ssh-keygen (file and file+".pub", no passphrase).
+func NewCA(file string) error {
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "sshtest CA", "-f", file).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ssh-keygen -f %s: %v: %s", file, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -392,6 +464,9 @@ func (h *Host) writeConfig(authorized, logLevel string, extra []string) error {
 	}
 	for _, f := range h.HostKeyFiles {
 		lines = append(lines, "HostKey "+f)
+	}
+	for _, f := range h.HostCertFiles {
+		lines = append(lines, "HostCertificate "+f)
 	}
 	lines = append(lines, extra...)
 	return os.WriteFile(h.configFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
