@@ -260,6 +260,22 @@ func TestHostCertificates(t *testing.T) {
 		}
 	})
 
+	t.Run("no authority: accept-new records the plain key", func(t *testing.T) {
+		spec := c.spec(t, key)
+		spec.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+		_, err := Dial(t.Context(), spec)
+		var hke *HostKeyError
+		if !errors.As(err, &hke) || hke.Known || hke.Authority != "" || strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("strict: err = %v, want a plain unknown host key error", err)
+		}
+		spec.Trust = TrustAcceptNew
+		dial(t, spec).Close()
+		data, _ := os.ReadFile(spec.KnownHostsFile)
+		if want := fmt.Sprintf("[%s]:%d %s", c.h.Addr, c.h.Port, strings.Join(strings.Fields(string(hostPub))[:2], " ")); strings.TrimSpace(string(data)) != want {
+			t.Errorf("recorded %q, want %q", data, want)
+		}
+	})
+
 	t.Run("plain key still accepted", func(t *testing.T) {
 		// A host whose plain key is known is reached even though it
 		// also has a certificate no authority here vouches for.

@@ -286,6 +286,9 @@ func (hk *hostKeys) callback(e *endpoint) ssh.HostKeyCallback {
 				Offered: fingerprint(key), Revoked: true}
 		case errors.As(err, &ke):
 			keys, authorities := hk.split(ke.Want)
+			if len(authorities) == 0 {
+				certProblem = "" // no authority here could have vouched for it
+			}
 			if len(keys) > 0 {
 				return &HostKeyError{Host: e.alias, Addr: e.hostKeyAddr, File: keys[0].Filename, Line: keys[0].Line,
 					Offered: fingerprint(key), Known: true, CertProblem: certProblem}
