@@ -41,7 +41,7 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestHelpGolden(t *testing.T) {
-	for _, cmd := range [][]string{{"push"}, {"env", "show"}, {"rollback"}, {"exec"}, {"console"}, {"ps"}, {"start"}, {"stop"}, {"restart"}} {
+	for _, cmd := range [][]string{{"push"}, {"env", "show"}, {"rollback"}, {"exec"}, {"console"}, {"ps"}, {"start"}, {"stop"}, {"restart"}, {"ssh-config"}} {
 		name := "help-" + strings.Join(cmd, "-") + ".golden"
 		code, out, _ := runMain(t, append(cmd, "--help")...)
 		if code != 0 {

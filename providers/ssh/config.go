@@ -93,6 +93,7 @@ type endpoint struct {
 	// hostKeyAddr is the name:port looked up in (and written to) known_hosts.
 	hostKeyAddr    string
 	knownHosts     []string // read, in order
+	userKnownHosts int      // how many of knownHosts are the user's (the rest are global)
 	knownHostsW    string   // recorded into
 	hashKnownHosts bool
 	trust          string
@@ -233,6 +234,7 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 	}
 	if spec.KnownHostsFile != "" {
 		e.knownHosts = []string{expandHome(spec.KnownHostsFile)}
+		e.userKnownHosts = 1
 	} else {
 		for _, f := range o.words("userknownhostsfile") {
 			if strings.EqualFold(f, "none") {
@@ -247,6 +249,7 @@ func resolve(spec HostSpec, cfg *sshConfig) (*endpoint, error) {
 			}
 			e.knownHosts = []string{filepath.Join(home, ".ssh", "known_hosts"), filepath.Join(home, ".ssh", "known_hosts2")}
 		}
+		e.userKnownHosts = len(e.knownHosts)
 		global := o.words("globalknownhostsfile")
 		if len(global) == 0 {
 			global = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
