@@ -174,4 +174,3 @@ func (r Resolved) WriteSSHConfig(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
