@@ -146,6 +146,31 @@ func TestConfigMatchesOpenSSH(t *testing.T) {
 				if e.hostKeyAlgorithms != nil {
 					check("hostkeyalgorithms", strings.Join(e.hostKeyAlgorithms, ","), want.one("hostkeyalgorithms"))
 				}
+
+				// plat ssh-config prints the same as ssh -G for the keys
+				// both resolve alike.
+				r, err := resolveSpec(HostSpec{Alias: host, ConfigFile: file})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out bytes.Buffer
+				if err := r.WriteSSHConfig(&out); err != nil {
+					t.Fatal(err)
+				}
+				shown := sshG{}
+				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+					k, v, _ := strings.Cut(line, " ")
+					shown[k] = append(shown[k], v)
+				}
+				for _, k := range []string{"host", "hostname", "port", "user", "proxyjump", "proxycommand", "hostkeyalias",
+					"serveralivecountmax", "userknownhostsfile", "globalknownhostsfile", "identitiesonly", "hashknownhosts"} {
+					if !slices.Equal(shown[k], want[k]) {
+						t.Errorf("plat ssh-config %s %q, ssh -G %q", k, shown[k], want[k])
+					}
+				}
+				if got, w := shown["certificatefile"], expand(want.all("certificatefile")); !slices.Equal(got, w) {
+					t.Errorf("plat ssh-config certificatefile %q, ssh -G %q (expanded)", got, w)
+				}
 			})
 			compared++
 		}
