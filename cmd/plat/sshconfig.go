@@ -25,9 +25,9 @@ IdentityFile and CertificateFile as written). Some values are plat's own:
 connecttimeout and serveraliveinterval default to 10 and 15 seconds,
 the default identity files are id_rsa, id_ecdsa and id_ed25519, and
 stricthostkeychecking is never "ask" (plat refuses an unknown host, or
-records it with trust = "accept-new"). Besides the certificatefile
-entries, plat offers the certificate IDENTITY-cert.pub next to each
-identity file, as OpenSSH does.
+records it with trust = "accept-new"). With no certificatefile, plat
+offers the certificate IDENTITY-cert.pub next to each identity file, as
+OpenSSH does.
 
 --json prints a list of objects with snake_case keys.`,
 		Example: `  plat ssh-config prod

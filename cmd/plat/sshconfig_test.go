@@ -41,6 +41,9 @@ func TestSSHConfigGolden(t *testing.T) {
 			t.Errorf("--json %s = %#v, want %#v", k, hosts[0][k], want)
 		}
 	}
+	if certs, ok := hosts[0]["certificate_files"].([]any); !ok || len(certs) != 0 {
+		t.Errorf("--json certificate_files = %#v, want []", hosts[0]["certificate_files"])
+	}
 	if ids, _ := hosts[0]["identity_files"].([]any); len(ids) != 2 || ids[0] != filepath.Join(dir, "keys", "deploy") {
 		t.Errorf("--json identity_files = %#v", hosts[0]["identity_files"])
 	}

@@ -77,10 +77,10 @@ func certValidity(cert *ssh.Certificate) string {
 	return "valid from " + certTime(cert.ValidAfter) + " to " + certTime(cert.ValidBefore)
 }
 
-// loadUserCerts reads e's CertificateFile entries and, as OpenSSH does,
-// the IDENTITY-cert.pub next to every identity file. A missing
-// IDENTITY-cert.pub is no certificate; every other problem is a note
-// naming the file (the certificate is not offered).
+// loadUserCerts reads e's CertificateFile entries or, when there are
+// none, the IDENTITY-cert.pub next to every identity file (as OpenSSH
+// does). A missing IDENTITY-cert.pub is no certificate; every other
+// problem is a note naming the file (the certificate is not offered).
 func loadUserCerts(e *endpoint, now time.Time) (certs []*userCert, notes []string) {
 	seen := map[string]bool{}
 	add := func(file, identity string) {
@@ -106,6 +106,9 @@ func loadUserCerts(e *endpoint, now time.Time) (certs []*userCert, notes []strin
 	}
 	for _, f := range e.certificates {
 		add(f, "")
+	}
+	if len(e.certificates) > 0 {
+		return certs, notes
 	}
 	for _, id := range e.identities {
 		add(id.path+"-cert.pub", id.path)

@@ -142,3 +142,29 @@ func TestCertAuthorityAlgorithms(t *testing.T) {
 		t.Errorf("no authority: algorithms = %q", got)
 	}
 }
+
+func TestAutomaticCertificateOnlyWithoutCertificateFile(t *testing.T) {
+	now := time.Now()
+	auto, _ := signedCert(t, ssh.UserCert, now.Add(-time.Hour), now.Add(time.Hour))
+	named, _ := signedCert(t, ssh.UserCert, now.Add(-time.Hour), now.Add(time.Hour))
+	dir := t.TempDir()
+	id := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(id+"-cert.pub", ssh.MarshalAuthorizedKey(auto), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &endpoint{user: "root", identities: []identityFile{{path: id}, {path: filepath.Join(dir, "id_rsa")}}}
+	certs, notes := loadUserCerts(e, now)
+	if len(certs) != 1 || certs[0].file != id+"-cert.pub" || certs[0].identity != id || len(notes) != 0 {
+		t.Fatalf("IDENTITY-cert.pub: certs %v, notes %q", certs, notes)
+	}
+	// CertificateFile replaces the automatic ones, as in OpenSSH; a
+	// missing one is a note naming it.
+	e.certificates = []string{writePub(t, named), filepath.Join(dir, "missing-cert.pub")}
+	certs, notes = loadUserCerts(e, now)
+	if len(certs) != 1 || certs[0].file != e.certificates[0] {
+		t.Fatalf("CertificateFile: certs %v", certs)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "certificate file "+e.certificates[1]+" does not exist") {
+		t.Errorf("notes = %q", notes)
+	}
+}

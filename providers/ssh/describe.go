@@ -112,8 +112,14 @@ func resolveSpec(spec HostSpec) (Resolved, error) {
 	if e.keepAlive > 0 {
 		r.ServerAliveInterval = int(e.keepAlive.Seconds())
 	}
+	r.IdentityFiles = []string{} // JSON lists, never null
 	for _, id := range e.identities {
 		r.IdentityFiles = append(r.IdentityFiles, id.path)
+	}
+	for _, l := range []*[]string{&r.CertificateFiles, &r.UserKnownHostsFiles, &r.GlobalKnownHostsFiles} {
+		if *l == nil {
+			*l = []string{}
+		}
 	}
 	return r, nil
 }
