@@ -114,15 +114,43 @@ func Describe(p *platform.Project, env *platform.Environment) string {
 // that differs a "- field: value in A" and/or a "+ field: value in B" line.
 // Identical environments give the header and "  (no differences)".
 func Diff(p *platform.Project, a, b *platform.Environment) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "--- %s\n+++ %s\n", a.Name, b.Name)
+	diffs := DiffFields(p, a, b)
+	for _, d := range diffs {
+		if d.InA {
+			fmt.Fprintf(&out, "- %s: %s\n", d.Field, d.A)
+		}
+		if d.InB {
+			fmt.Fprintf(&out, "+ %s: %s\n", d.Field, d.B)
+		}
+	}
+	if len(diffs) == 0 {
+		out.WriteString("  (no differences)\n")
+	}
+	return out.String()
+}
+
+// FieldDiff is one field that differs between two environments, with its
+// value in each (as Diff shows it); InA or InB is false when only the
+// other environment has the field.
+type FieldDiff struct {
+	Field    string
+	A, B     string
+	InA, InB bool
+}
+
+// DiffFields lists the fields that differ between a and b, in the order
+// Diff prints them; none when they are the same.
+func DiffFields(p *platform.Project, a, b *platform.Environment) []FieldDiff {
 	dir := ""
 	var app *platform.App
 	if p != nil {
 		dir, app = p.Dir, p.App
 	}
 	fa, fb := envFields(dir, app, a), envFields(dir, app, b)
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", a.Name, b.Name)
-	changed := false
+	va, vb := fieldMap(fa), fieldMap(fb)
+	var out []FieldDiff
 	for _, sec := range fieldSections {
 		var keys []string
 		seen := map[string]bool{}
@@ -134,26 +162,16 @@ func Diff(p *platform.Project, a, b *platform.Environment) string {
 				}
 			}
 		}
-		va, vb := fieldMap(fa), fieldMap(fb)
 		for _, k := range keys {
 			x, inA := va[k]
 			y, inB := vb[k]
 			if inA && inB && x == y {
 				continue
 			}
-			changed = true
-			if inA {
-				fmt.Fprintf(&out, "- %s: %s\n", k, x)
-			}
-			if inB {
-				fmt.Fprintf(&out, "+ %s: %s\n", k, y)
-			}
+			out = append(out, FieldDiff{Field: k, A: x, B: y, InA: inA, InB: inB})
 		}
 	}
-	if !changed {
-		out.WriteString("  (no differences)\n")
-	}
-	return out.String()
+	return out
 }
 
 type field struct {

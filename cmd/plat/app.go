@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
@@ -49,6 +50,12 @@ type app struct {
 	// as long as it).
 	ctx     context.Context
 	closers []func()
+	// stream: the running command's --json output is an event stream
+	// (jsonEvents), not one document; events is that stream once begun.
+	stream bool
+	events *ui.JSON
+	// project is where plat.hcl was found (projectDir).
+	project *projectPath
 }
 
 // onClose registers cleanup to run when the command ends.
@@ -85,16 +92,21 @@ environments.`,
   plat status local         # what each host runs`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			a.ctx = cmd.Context()
+			a.stream = cmd.Annotations[jsonAnnotation] == jsonEvents
+			return a.applyEnv(cmd)
 		},
+		// Flags before the command name are plat's own, so -f before
+		// `logs` is the project file and -f after it is --follow.
+		TraverseChildren: true,
 	}
 	f := root.PersistentFlags()
-	f.StringVarP(&a.dir, "chdir", "C", ".", "run as if plat started in `DIR`")
-	f.StringVarP(&a.file, "file", "f", environments.DefaultFile, "project `FILE`, relative to -C")
+	f.StringVarP(&a.dir, "chdir", "C", ".", "run as if plat started in `DIR` ($PLAT_CHDIR)")
+	f.StringVarP(&a.file, "file", "f", "", "project `FILE`, relative to -C ($PLAT_FILE; default: plat.hcl in DIR or a parent)")
 	f.StringArrayVar(&a.vars, "var", nil, "set a variable (`NAME=VALUE`, repeatable)")
 	f.StringArrayVar(&a.varFiles, "var-file", nil, "read variables from an HCL `FILE` (repeatable)")
-	f.BoolVar(&a.json, "json", false, "print JSON (one event per line for push/rollback)")
+	f.BoolVar(&a.json, "json", false, "print only JSON on stdout: events as lines, or one document (docs/json.md; $PLAT_JSON)")
 	f.BoolVar(&a.noColor, "no-color", false, "disable colors")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log debug details to stderr")
 	root.AddCommand(
@@ -123,6 +135,7 @@ environments.`,
 		newVersionCommand(a),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	rejectUnknownCommands(root)
 	return root
 }
 
@@ -151,6 +164,7 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 func (a *app) report(err error) int {
 	var ce configError
 	if errors.As(err, &ce) {
+		a.failJSON(ce.Error(), exitUsage)
 		return exitUsage
 	}
 	code := exitDeployFail
@@ -162,7 +176,11 @@ func (a *app) report(err error) int {
 	case errors.As(err, &ue), errors.Is(err, engine.ErrConfig):
 		code = exitUsage
 	}
+	if isUnknownCommand(err) {
+		code = exitUsage
+	}
 	msg := strings.TrimPrefix(err.Error(), engine.ErrConfig.Error()+": ")
+	a.failJSON(msg, code)
 	fmt.Fprintf(a.stderr, "Error: %s\n", msg)
 	if held != nil {
 		fmt.Fprintf(a.stderr, "hint: wait with --lock-wait DURATION, or if the holder is gone: plat lock %s break\n", held.Env)
@@ -170,35 +188,42 @@ func (a *app) report(err error) int {
 	return code
 }
 
+// color: colours on a terminal, unless --no-color, $NO_COLOR
+// (no-color.org) or TERM=dumb.
 func (a *app) color() bool {
-	if a.noColor || os.Getenv("NO_COLOR") != "" {
+	if a.noColor || os.Getenv("NO_COLOR") != "" || dumbTerminal() {
 		return false
 	}
 	f, ok := a.stdout.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
+// dumbTerminal is TERM=dumb (Emacs shells, some CI runners): no colour and
+// no cursor movement.
+func dumbTerminal() bool { return os.Getenv("TERM") == "dumb" }
+
 func (a *app) interactive() bool {
 	f, ok := a.stdin.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-// projectDir is -C made absolute.
-func (a *app) projectDir() (string, error) {
-	return filepath.Abs(a.dir)
-}
-
 // load reads plat.hcl and prints its diagnostics.
 func (a *app) load() (*platform.Project, error) {
-	dir, err := a.projectDir()
+	p, _, err := a.loadDiags()
+	return p, err
+}
+
+// loadDiags is load that also returns the diagnostics it printed.
+func (a *app) loadDiags() (*platform.Project, hcl.Diagnostics, error) {
+	dir, err := a.projectFile()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	vars := map[string]string{}
 	for _, kv := range a.vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("--var %q: want NAME=VALUE", kv)}
+			return nil, nil, usageError{fmt.Errorf("--var %q: want NAME=VALUE", kv)}
 		}
 		vars[k] = v
 	}
@@ -206,7 +231,7 @@ func (a *app) load() (*platform.Project, error) {
 	for name, f := range a.providers(dir) {
 		if pf, ok := f.(*pluginFactory); ok {
 			if _, err := pf.open(); err != nil {
-				return nil, usageError{err}
+				return nil, nil, usageError{err}
 			}
 		}
 		schemas[name] = f.Schema()
@@ -218,9 +243,9 @@ func (a *app) load() (*platform.Project, error) {
 		_ = environments.WriteDiagnostics(a.stderr, files, diags, 100, a.color())
 	}
 	if diags.HasErrors() {
-		return nil, configError{len(diags.Errs())}
+		return nil, diags, configError{len(diags.Errs())}
 	}
-	return p, nil
+	return p, diags, nil
 }
 
 // stateDir is the project's .plat directory, created with the .gitignore
@@ -263,9 +288,9 @@ func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
 
 func (a *app) ui() platform.UI {
 	if a.json {
-		return ui.NewJSON(a.stdout)
+		return a.jsonEvents()
 	}
-	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("CI") == "" {
+	if f, ok := a.stdout.(*os.File); ok && isatty.IsTerminal(f.Fd()) && os.Getenv("CI") == "" && !dumbTerminal() {
 		return ui.NewLive(a.stdout, a.color())
 	}
 	return &ui.Lines{W: a.stdout, Color: a.color()}

@@ -20,7 +20,8 @@ exec -i -t); otherwise standard input is forwarded. Its exit code is plat's.`,
 		Example: `  plat console prod
   plat console prod --host web2
   echo 'echo $PLAT_RELEASE' | plat console local`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: passthroughOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.interactive = true
 			o.tty = a.interactive()

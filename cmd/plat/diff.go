@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plat-sh/plat/platform/ui"
 )
 
 func newDiffCommand(a *app) *cobra.Command {
@@ -19,23 +20,24 @@ Secrets are listed by name when their value changed; their values are
 never shown.`,
 		Example: `  plat diff prod r41 r42
   plat diff prod r41 r42 --show-private`,
-		Args: exactArgs(3, "an environment and two releases"),
+		Args:        exactArgs(3, "an environment and two releases"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
-			changes, err := e.Diff(args[0], args[1], args[2])
+			cs, err := e.Diff(args[0], args[1], args[2])
 			if err != nil {
 				return err
 			}
 			if a.json {
-				return json.NewEncoder(a.stdout).Encode(changes)
+				return a.printJSON(diffDoc{SchemaVersion: ui.SchemaVersion, Environment: args[0], From: args[1], To: args[2], Changes: changes(cs)})
 			}
-			if len(changes) == 0 {
+			if len(cs) == 0 {
 				fmt.Fprintf(a.stdout, "%s and %s have the same content\n", args[1], args[2])
 			}
-			for _, c := range changes {
+			for _, c := range cs {
 				mark := map[string]string{"added": "+", "removed": "-", "changed": "~"}[c.Op]
 				suffix := ""
 				if c.Private {

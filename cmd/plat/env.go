@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/plat-sh/plat/environments"
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/ui"
 )
 
 func newEnvCommand(a *app) *cobra.Command {
@@ -21,27 +21,22 @@ func newEnvCommand(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		&cobra.Command{
-			Use:     "list",
-			Short:   "List environments with their provider and host count",
-			Example: "  plat env list",
-			Args:    exactArgs(0, "no arguments"),
+			Use:         "list",
+			Short:       "List environments with their provider and host count",
+			Example:     "  plat env list",
+			Args:        exactArgs(0, "no arguments"),
+			Annotations: documentOutput,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				p, err := a.load()
 				if err != nil {
 					return err
 				}
 				if a.json {
-					type row struct {
-						Name     string `json:"name"`
-						Provider string `json:"provider"`
-						Hosts    int    `json:"hosts"`
-						Inherits string `json:"inherits,omitempty"`
-					}
-					var rows []row
+					doc := envListDoc{SchemaVersion: ui.SchemaVersion, Environments: []envListEntry{}}
 					for _, e := range p.Environments {
-						rows = append(rows, row{e.Name, e.Provider.Type, len(e.Hosts()), e.Inherits})
+						doc.Environments = append(doc.Environments, envListEntry{e.Name, e.Provider.Type, len(e.Hosts()), e.Inherits})
 					}
-					return json.NewEncoder(a.stdout).Encode(rows)
+					return a.printJSON(doc)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ENVIRONMENT\tPROVIDER\tHOSTS\tINHERITS")
@@ -52,29 +47,32 @@ func newEnvCommand(a *app) *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use:     "show ENV",
-			Short:   "Show an environment resolved, with inheritance applied",
-			Example: "  plat env show prod",
-			Args:    exactArgs(1, "one environment"),
+			Use:         "show ENV",
+			Short:       "Show an environment resolved, with inheritance applied",
+			Example:     "  plat env show prod",
+			Args:        exactArgs(1, "one environment"),
+			Annotations: documentOutput,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				p, env, err := a.loadEnv(args[0])
 				if err != nil {
 					return err
 				}
 				if a.json {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(env)
+					return a.printJSON(newEnvShowDoc(p, env))
 				}
 				fmt.Fprint(a.stdout, environments.Describe(p, env))
 				return nil
 			},
 		},
 		&cobra.Command{
-			Use:     "diff A B",
-			Short:   "Show what really differs between two environments",
-			Example: "  plat env diff laptop dev",
-			Args:    exactArgs(2, "two environments"),
+			Use:   "diff A B",
+			Short: "Show what really differs between two environments",
+			Long: `diff compares two environments field by field, inheritance and defaults
+applied. Like diff(1), it exits 0 when they are the same and 1 when they
+differ.`,
+			Example:     "  plat env diff laptop dev",
+			Args:        exactArgs(2, "two environments"),
+			Annotations: documentOutput,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				p, ea, err := a.loadEnv(args[0])
 				if err != nil {
@@ -83,6 +81,13 @@ func newEnvCommand(a *app) *cobra.Command {
 				eb := p.Environment(args[1])
 				if eb == nil {
 					return unknownEnv(p, args[1])
+				}
+				diffs := environments.DiffFields(p, ea, eb)
+				if len(diffs) > 0 {
+					a.exitCode = exitDeployFail
+				}
+				if a.json {
+					return a.printJSON(newEnvDiffDoc(ea.Name, eb.Name, diffs))
 				}
 				fmt.Fprint(a.stdout, environments.Diff(p, ea, eb))
 				return nil

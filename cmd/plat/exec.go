@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/plat-sh/plat/environments"
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/engine"
 )
@@ -41,6 +41,7 @@ plat's.`,
 			}
 			return nil
 		},
+		Annotations: passthroughOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExec(cmd, a, o, args[0], args[1:], false)
 		},
@@ -98,8 +99,9 @@ func newRunCommand(a *app) *cobra.Command {
 		Long: `run runs a task: build tasks here in the project directory, release and
 manual tasks once in the current release of their host (the first host with
 the task's role, or the environment's first host).`,
-		Example: `  plat run prod migrate`,
-		Args:    exactArgs(2, "an environment and a task"),
+		Example:     `  plat run prod migrate`,
+		Args:        exactArgs(2, "an environment and a task"),
+		Annotations: passthroughOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -117,9 +119,21 @@ func newLogsCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs ENV [--host H] [-f]",
 		Short: "Print the app's process logs",
+		Long: `logs prints the last lines of the app's process logs on the selected
+hosts, each line prefixed with its host; -f (--follow) keeps printing new
+lines until interrupted. After logs, -f is --follow (as in tail -f and
+kubectl logs -f): give the project file before the command name
+(plat -f alt.hcl logs prod -f) or as --file.`,
 		Example: `  plat logs local
-  plat logs prod --host web1 -f`,
-		Args: exactArgs(1, "one environment"),
+  plat logs prod --host web1 -f
+  plat -f alt.hcl logs prod`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 && strings.HasSuffix(args[0]+args[1], ".hcl") {
+				return usageError{fmt.Errorf("%s takes one environment (got %q and %q); after logs, -f is --follow: give the file before the command name (plat -f FILE logs ENV) or as --file FILE", cmd.CommandPath(), args[0], args[1])}
+			}
+			return exactArgs(1, "one environment")(cmd, args)
+		},
+		Annotations: passthroughOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -131,10 +145,11 @@ func newLogsCommand(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "only these `HOSTS`")
 	cmd.Flags().StringVar(&sel.Role, "role", "", "only hosts with `ROLE`")
-	// -f is follow here (as in tail -f), so the global -f FILE is only
-	// --file: a local flag of the same name keeps cobra from merging the
-	// global one and its clashing shorthand.
-	cmd.Flags().StringVar(&a.file, "file", environments.DefaultFile, "project `FILE`, relative to -C")
+	// -f is follow here (as in tail -f), so after logs the global -f FILE
+	// is only --file: a local flag of the same name keeps cobra from
+	// merging the global one and its clashing shorthand. Before the
+	// command name, -f is the global flag (TraverseChildren).
+	cmd.Flags().StringVar(&a.file, "file", "", "project `FILE`, relative to -C (before logs: -f FILE)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().IntVarP(&lines, "lines", "n", 50, "print the last `N` lines")
 	return cmd

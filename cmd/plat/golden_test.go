@@ -80,7 +80,7 @@ func TestEnvShowGolden(t *testing.T) {
 	}
 	golden(t, "env-show-prod.golden", out)
 	code, out, errs = runMain(t, "-C", "../../examples/notes", "env", "diff", "laptop", "dev")
-	if code != 0 {
+	if code != 1 { // they differ
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	golden(t, "env-diff-laptop-dev.golden", out)
@@ -92,15 +92,23 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		code int
 		want string
+		env  []string // NAME=VALUE
 	}{
-		{"no environment", []string{"push"}, 2, "takes one environment"},
-		{"unknown flag", []string{"push", "local", "--frobnicate"}, 2, "unknown flag"},
-		{"unknown environment", []string{"-C", "../../examples/notes", "status", "moon"}, 2, `unknown environment "moon"`},
-		{"bad --var", []string{"-C", "../../examples/notes", "--var", "novalue", "validate"}, 2, "want NAME=VALUE"},
-		{"missing plat.hcl", []string{"-C", "/nonexistent", "validate"}, 2, "plat.hcl"},
+		{"no environment", []string{"push"}, 2, "takes one environment", nil},
+		{"unknown flag", []string{"push", "local", "--frobnicate"}, 2, "unknown flag", nil},
+		{"unknown environment", []string{"-C", "../../examples/notes", "status", "moon"}, 2, `unknown environment "moon"`, nil},
+		{"bad --var", []string{"-C", "../../examples/notes", "--var", "novalue", "validate"}, 2, "want NAME=VALUE", nil},
+		{"missing -C directory", []string{"-C", "/nonexistent", "validate"}, 2, "-C /nonexistent: no such directory", nil},
+		{"missing plat.hcl", []string{"-C", "/", "validate"}, 2, "no plat.hcl in /\n", nil},
+		{"missing -f file", []string{"-C", "/", "-f", "alt.hcl", "validate"}, 2, "There is no /alt.hcl", nil},
+		{"bad PLAT_JSON", []string{"-C", "../../examples/notes", "validate"}, 2, `PLAT_JSON="maybe": want true or false`, []string{"PLAT_JSON=maybe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			for _, kv := range tt.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
 			code, _, errs := runMain(t, tt.args...)
 			if code != tt.code || !strings.Contains(errs, tt.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d containing %q", code, errs, tt.code, tt.want)

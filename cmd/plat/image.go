@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plat-sh/plat/platform/ui"
 	"github.com/plat-sh/plat/providers/docker"
 )
 
@@ -24,8 +25,9 @@ func newImageCommand(a *app) *cobra.Command {
 and loads it into the local Docker Engine with an image import, tagged
 plat/base:bookworm by default. It does nothing when the tag exists, unless
 --force. It needs root and the debootstrap program.`,
-		Example: `  sudo plat image build-base`,
-		Args:    exactArgs(0, "no arguments"),
+		Example:     `  sudo plat image build-base`,
+		Args:        exactArgs(0, "no arguments"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			c, err := docker.Connect(ctx, "")
@@ -42,6 +44,9 @@ plat/base:bookworm by default. It does nothing when the tag exists, unless
 			}
 			if err != nil {
 				return err
+			}
+			if a.json {
+				return a.printJSON(imageDoc{SchemaVersion: ui.SchemaVersion, Tag: tag})
 			}
 			fmt.Fprintf(a.stdout, "%s is ready\n", tag)
 			return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plat-sh/plat/environments"
+	"github.com/plat-sh/plat/platform/ui"
 )
 
 type initOptions struct{ force bool }
@@ -24,19 +25,20 @@ site, or anything with a Procfile) and writes a commented plat.hcl with a
 local environment of two hosts and an example ssh environment.`,
 		Example: `  plat init
   plat -C ~/src/myapp init --force`,
-		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error { return runInit(a, opts) },
+		Args:        exactArgs(0, "no arguments"),
+		Annotations: documentOutput,
+		RunE:        func(cmd *cobra.Command, args []string) error { return runInit(a, opts) },
 	}
 	cmd.Flags().BoolVar(&opts.force, "force", false, "overwrite an existing plat.hcl")
 	return cmd
 }
 
 func runInit(a *app, opts initOptions) error {
-	dir, err := a.projectDir()
+	dir, err := a.startDir()
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, a.file)
+	path := filepath.Join(dir, a.fileName())
 	if _, err := os.Stat(path); err == nil && !opts.force {
 		return usageError{fmt.Errorf("%s already exists (use --force to overwrite)", path)}
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -48,6 +50,9 @@ func runInit(a *app, opts initOptions) error {
 	}
 	if err := os.WriteFile(path, content, 0o644); err != nil {
 		return err
+	}
+	if a.json {
+		return a.printJSON(initDoc{SchemaVersion: ui.SchemaVersion, Path: path, Kind: kind})
 	}
 	fmt.Fprintf(a.stdout, "Wrote %s for a %s app.\nNext: plat validate && plat push local\n", path, kind)
 	return nil

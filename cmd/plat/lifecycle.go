@@ -20,10 +20,11 @@ type lifecycleCommand struct {
 func newLifecycleCommand(a *app, lc lifecycleCommand) *cobra.Command {
 	var o engine.LifecycleOptions
 	cmd := &cobra.Command{
-		Use:     lc.name + " ENV [--host H | --role R] [TYPE...]",
-		Short:   lc.short,
-		Long:    lc.long,
-		Example: lc.example,
+		Use:         lc.name + " ENV [--host H | --role R] [TYPE...]",
+		Short:       lc.short,
+		Long:        lc.long,
+		Example:     lc.example,
+		Annotations: eventsOutput,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 1 {
 				return usageError{errArgs(cmd, "an environment, then process types (none: all)")}
@@ -39,13 +40,15 @@ func newLifecycleCommand(a *app, lc lifecycleCommand) *cobra.Command {
 			if err := lc.run(e, cmd.Context(), args[0], o); err != nil {
 				return err
 			}
-			if !a.json {
-				what := "the processes"
-				if len(o.Types) > 0 {
-					what = strings.Join(o.Types, ", ")
-				}
-				fmt.Fprintf(a.stdout, "%s %s of %s; plat ps %s shows them\n", lc.done, what, args[0], args[0])
+			if a.json {
+				a.result(lifecycleResult{Environment: args[0], Action: lc.done, Types: list(o.Types)})
+				return nil
 			}
+			what := "the processes"
+			if len(o.Types) > 0 {
+				what = strings.Join(o.Types, ", ")
+			}
+			fmt.Fprintf(a.stdout, "%s %s of %s; plat ps %s shows them\n", lc.done, what, args[0], args[0])
 			return nil
 		},
 	}

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/plat-sh/plat/platform/ui"
 )
 
 func newLockCommand(a *app) *cobra.Command {
@@ -24,8 +25,9 @@ revisions.log.`,
 			}
 			return nil
 		},
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -33,6 +35,13 @@ revisions.log.`,
 				broken, err := e.BreakLock(cmd.Context(), args[0])
 				if err != nil {
 					return err
+				}
+				if a.json {
+					doc := lockBreakDoc{SchemaVersion: ui.SchemaVersion, Environment: args[0], Broken: []brokenLockRow{}}
+					for _, b := range broken {
+						doc.Broken = append(doc.Broken, brokenLockRow{Host: b.Host, Owner: b.Info.Owner, Since: b.Info.Since})
+					}
+					return a.printJSON(doc)
 				}
 				if len(broken) == 0 {
 					fmt.Fprintf(a.stdout, "%s was not locked\n", args[0])
@@ -47,7 +56,7 @@ revisions.log.`,
 				return err
 			}
 			if a.json {
-				return json.NewEncoder(a.stdout).Encode(states)
+				return a.printJSON(newLockDoc(args[0], states))
 			}
 			locked := false
 			for _, s := range states {

@@ -14,7 +14,8 @@ func newUpCommand(a *app) *cobra.Command {
 		Short: "Create and start an environment's machines (docker, vagrant); idempotent",
 		Example: `  plat up laptop
   plat up vm`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -24,7 +25,7 @@ func newUpCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printMachines(ms)
+			a.printMachines(args[0], ms)
 			return nil
 		},
 	}
@@ -37,7 +38,8 @@ func newDownCommand(a *app) *cobra.Command {
 		Short: "Stop the app's processes, and the machines of providers that have them",
 		Example: `  plat down local
   plat down laptop --destroy`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -47,7 +49,7 @@ func newDownCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printMachines(ms)
+			a.printMachines(args[0], ms)
 			return nil
 		},
 	}
@@ -55,7 +57,11 @@ func newDownCommand(a *app) *cobra.Command {
 	return cmd
 }
 
-func (a *app) printMachines(ms []platform.MachineStatus) {
+func (a *app) printMachines(env string, ms []platform.MachineStatus) {
+	if a.json {
+		a.result(newMachinesResult(env, ms))
+		return
+	}
 	for _, m := range ms {
 		if m.Detail != "" {
 			fmt.Fprintf(a.stdout, "%s %s (%s)\n", m.Host, m.State, m.Detail)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/ui"
 	"github.com/plat-sh/plat/plugins"
 )
 
@@ -32,10 +32,11 @@ its checksum: a binary that changed is refused until it is locked again.`,
 
 func newPluginsListCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:     "list",
-		Short:   "List the plugins plat finds, with version, protocol and path",
-		Example: "  plat plugins list",
-		Args:    exactArgs(0, "no arguments"),
+		Use:         "list",
+		Short:       "List the plugins plat finds, with version, protocol and path",
+		Example:     "  plat plugins list",
+		Args:        exactArgs(0, "no arguments"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := a.projectDir()
 			if err != nil {
@@ -46,7 +47,15 @@ func newPluginsListCommand(a *app) *cobra.Command {
 				return err
 			}
 			if a.json {
-				return json.NewEncoder(a.stdout).Encode(infos)
+				doc := pluginsDoc{SchemaVersion: ui.SchemaVersion, Plugins: []pluginJSON{}}
+				for _, i := range infos {
+					p := pluginJSON{Name: i.Name, Version: i.Version, Protocol: i.Protocol, Path: i.Path}
+					if i.Err != nil {
+						p.Error = i.Err.Error()
+					}
+					doc.Plugins = append(doc.Plugins, p)
+				}
+				return a.printJSON(doc)
 			}
 			if len(infos) == 0 {
 				fmt.Fprintln(a.stdout, "no plugins found (plat-provider-<name> in .plat/plugins, ~/.plat/plugins or $PATH)")
@@ -75,7 +84,8 @@ go install MODULE@VERSION, into .plat/plugins, checks that it speaks plat's
 plugin protocol, and records its checksum in .plat/plugins.lock.hcl.`,
 		Example: `  plat plugins install ./plugins/example/plat-provider-dirs
   plat plugins install example.org/plat-provider-acme@v1.2.0`,
-		Args: exactArgs(1, "a path or MODULE@VERSION"),
+		Args:        exactArgs(1, "a path or MODULE@VERSION"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := a.projectDir()
 			if err != nil {
@@ -89,6 +99,10 @@ plugin protocol, and records its checksum in .plat/plugins.lock.hcl.`,
 			if err != nil {
 				return err
 			}
+			if a.json {
+				return a.printJSON(pluginLockDoc{SchemaVersion: ui.SchemaVersion, Name: e.Name, Version: e.Version, Checksum: e.Checksum,
+					Path: e.Path, LockFile: filepath.Join(state, plugins.LockFileName)})
+			}
 			fmt.Fprintf(a.stdout, "installed %s %s (%s), locked in .plat/%s\n", e.Name, dash(e.Version), e.Checksum, plugins.LockFileName)
 			return nil
 		},
@@ -97,10 +111,11 @@ plugin protocol, and records its checksum in .plat/plugins.lock.hcl.`,
 
 func newPluginsLockCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:     "lock NAME",
-		Short:   "Record the checksum of the plugin plat finds for NAME",
-		Example: "  plat plugins lock dirs",
-		Args:    exactArgs(1, "a plugin name"),
+		Use:         "lock NAME",
+		Short:       "Record the checksum of the plugin plat finds for NAME",
+		Example:     "  plat plugins lock dirs",
+		Args:        exactArgs(1, "a plugin name"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, err := a.projectDir()
 			if err != nil {
@@ -117,6 +132,10 @@ func newPluginsLockCommand(a *app) *cobra.Command {
 			e, err := plugins.Lock(cmd.Context(), filepath.Join(state, plugins.LockFileName), path)
 			if err != nil {
 				return err
+			}
+			if a.json {
+				return a.printJSON(pluginLockDoc{SchemaVersion: ui.SchemaVersion, Name: e.Name, Version: e.Version, Checksum: e.Checksum,
+					Path: e.Path, LockFile: filepath.Join(state, plugins.LockFileName)})
 			}
 			fmt.Fprintf(a.stdout, "locked %s %s %s (%s)\n", e.Name, dash(e.Version), e.Checksum, path)
 			return nil
@@ -137,7 +156,8 @@ The provider block comes from --set NAME=VALUE pairs, or from an
 environment of plat.hcl with --env.`,
 		Example: `  plat plugins test ./plat-provider-dirs --set root=/tmp/dirs
   plat plugins test .plat/plugins/plat-provider-acme --env staging`,
-		Args: exactArgs(1, "a plugin binary"),
+		Args:        exactArgs(1, "a plugin binary"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := platform.ProviderConfig{Values: map[string]any{}}
 			var env *platform.Environment
@@ -155,7 +175,13 @@ environment of plat.hcl with --env.`,
 				}
 				cfg.Values[k] = v
 			}
-			return plugins.Conformance(cmd.Context(), args[0], cfg, env, a.stdout)
+			if !a.json {
+				return plugins.Conformance(cmd.Context(), args[0], cfg, env, a.stdout)
+			}
+			if err := plugins.Conformance(cmd.Context(), args[0], cfg, env, a.stderr); err != nil {
+				return err
+			}
+			return a.printJSON(pluginTestDoc{SchemaVersion: ui.SchemaVersion, Path: args[0], Passed: true})
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "a provider attribute (`NAME=VALUE`, repeatable; values are strings)")

@@ -34,7 +34,7 @@ func builtinProviders() map[string]platform.ProviderFactory {
 // if the project's lock file (.plat/plugins.lock.hcl) records its checksum.
 func (a *app) providers(dir string) map[string]platform.ProviderFactory {
 	out := builtinProviders()
-	used := providerTypes(filepath.Join(dir, a.file))
+	used := providerTypes(filepath.Join(dir, a.fileName()))
 	for _, f := range plugins.Discover(plugins.SearchDirs(dir)...) {
 		if _, builtin := out[f.Name]; builtin || !used[f.Name] {
 			continue

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -23,7 +22,8 @@ pid files, or systemd with processes = "systemd"). A state is running, dead
 1 when a process is not running or a host cannot be read.`,
 		Example: `  plat ps prod
   plat ps prod --host web1 --json`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -44,7 +44,7 @@ pid files, or systemd with processes = "systemd"). A state is running, dead
 				a.exitCode = exitDeployFail
 			}
 			if a.json {
-				return json.NewEncoder(a.stdout).Encode(rows)
+				return a.printJSON(newPsDoc(args[0], rows))
 			}
 			writePs(a, rows, time.Now())
 			return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -38,7 +37,8 @@ summary), 2 usage or configuration error, 3 the environment is locked.`,
   plat push prod --ref v1.4.2 -m "fix checkout"
   plat push prod --plan          # show stages, changed files and tasks
   plat push prod --resume        # finish a halted push`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPush(cmd.Context(), a, args[0], opts)
 		},
@@ -66,10 +66,11 @@ func runPush(ctx context.Context, a *app, env string, opts pushOptions) error {
 	if err != nil {
 		return err
 	}
+	if a.json {
+		a.result(newPushResult(env, res))
+		return nil
+	}
 	if res.Plan != nil {
-		if a.json {
-			return json.NewEncoder(a.stdout).Encode(res.Plan)
-		}
 		res.Plan.Write(a.stdout)
 		return nil
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -15,9 +14,10 @@ func newReleasesCommand(a *app) *cobra.Command {
 		Short: "List the history of an environment's releases, as the hosts record it",
 		Example: `  plat releases prod
   plat releases prod --json`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -26,7 +26,7 @@ func newReleasesCommand(a *app) *cobra.Command {
 				return err
 			}
 			if a.json {
-				return json.NewEncoder(a.stdout).Encode(rows)
+				return a.printJSON(newReleasesDoc(args[0], rows))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RELEASE\tEVENT\tWHEN\tWHO\tGIT SHA\tHOSTS\tOUTCOME")

@@ -25,6 +25,7 @@ included. Hosts already on it are left alone.`,
 			}
 			return nil
 		},
+		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine(cmd.Context())
 			if err != nil {
@@ -37,6 +38,10 @@ included. Hosts already on it are left alone.`,
 			res, err := e.Rollback(cmd.Context(), opts)
 			if err != nil {
 				return err
+			}
+			if a.json {
+				a.result(newPushResult(args[0], res))
+				return nil
 			}
 			a.printURLs(res.URLs)
 			return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -20,9 +19,10 @@ current release against its manifest and lists drift (changed, missing,
 extra); it exits 1 when a host drifted.`,
 		Example: `  plat status prod
   plat status prod --verify`,
-		Args: exactArgs(1, "one environment"),
+		Args:        exactArgs(1, "one environment"),
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ extra); it exits 1 when a host drifted.`,
 				}
 			}
 			if a.json {
-				if err := json.NewEncoder(a.stdout).Encode(rows); err != nil {
+				if err := a.printJSON(newStatusDoc(args[0], rows)); err != nil {
 					return err
 				}
 			} else {

@@ -139,7 +139,8 @@ func (e *DeployError) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	for _, h := range sortedHosts(e.Hosts) {
-		fmt.Fprintf(&b, "\n  %s: %v", h, e.Hosts[h])
+		// The line names the host already: not again ("web1: host web1: …").
+		fmt.Fprintf(&b, "\n  %s: %s", h, strings.TrimPrefix(e.Hosts[h].Error(), "host "+h+": "))
 	}
 	return b.String()
 }
@@ -153,7 +154,15 @@ type HostError struct {
 	Err  error
 }
 
-func (e *HostError) Error() string { return fmt.Sprintf("host %s: %s: %v", e.Host, e.Step, e.Err) }
+// Error names the host and the step, once: an error that already starts
+// with the step's name ("build: …" from the builder) does not get it twice.
+func (e *HostError) Error() string {
+	msg := e.Err.Error()
+	if !strings.HasPrefix(msg, e.Step+": ") {
+		msg = e.Step + ": " + msg
+	}
+	return fmt.Sprintf("host %s: %s", e.Host, msg)
+}
 func (e *HostError) Unwrap() error { return e.Err }
 
 // environment resolves an environment and its provider.

@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/plat-sh/plat/platform"
@@ -66,6 +71,12 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		}
 	}
 	rel, relErr := e.store().Get(env.Name, target)
+	if errors.Is(relErr, release.ErrNotFound) {
+		if known := e.knownReleases(env.Name, states); !slices.Contains(known, target) {
+			return nil, fmt.Errorf("%w: unknown release %s of %s: neither a host nor the local store has it (known: %s; see `plat releases %s`)",
+				ErrConfig, target, env.Name, cmp.Or(strings.Join(known, ", "), "none"), env.Name)
+		}
+	}
 	p := &push{e: e, env: env, targets: ts, states: states, start: e.now(), id: newPushID(target),
 		rows: map[string]*platform.SummaryRow{}, prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
 	p.rel = rel
@@ -137,4 +148,31 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		return res, &DeployError{Op: "rollback to " + target, Hosts: errs}
 	}
 	return res, nil
+}
+
+// knownReleases lists, oldest first, every release of env that the local
+// store or a host knows of (on disk or in its history).
+func (e *Engine) knownReleases(env string, states map[string]*hostState) []string {
+	seen := map[string]bool{}
+	if rels, err := e.store().List(env); err == nil {
+		for _, r := range rels {
+			seen[r.ID] = true
+		}
+	}
+	for _, st := range states {
+		for _, id := range st.Releases {
+			seen[id] = true
+		}
+		for _, h := range st.history {
+			if release.ValidID(h.Release) {
+				seen[h.Release] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return release.Num(ids[i]) < release.Num(ids[j]) })
+	return ids
 }

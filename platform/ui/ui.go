@@ -108,11 +108,7 @@ type JSON struct {
 func NewJSON(w io.Writer) *JSON { return &JSON{enc: json.NewEncoder(w)} }
 
 // Event encodes e.
-func (j *JSON) Event(e platform.Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	_ = j.enc.Encode(e)
-}
+func (j *JSON) Event(e platform.Event) { j.encode(NewJSONEvent(e)) }
 
 var (
 	_ platform.UI = (*Lines)(nil)

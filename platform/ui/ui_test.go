@@ -48,9 +48,24 @@ func TestJSONIsOneEventPerLine(t *testing.T) {
 	if len(lines) != len(script()) {
 		t.Fatalf("%d lines for %d events", len(lines), len(script()))
 	}
-	var e platform.Event
-	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Bytes != 1024 || e.Files != 17 {
+	var e JSONEvent
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Bytes != 1024 || e.Files != 17 || e.SchemaVersion != SchemaVersion {
 		t.Errorf("progress event: %v %+v", err, e)
+	}
+	var end JSONEvent
+	if err := json.Unmarshal([]byte(lines[2]), &end); err != nil || end.DurationSeconds != 0.414 || end.Status != "ok" {
+		t.Errorf("step_end event: %v %+v", err, end)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(lines[4]), &sum); err != nil || sum["rows"].([]any)[0].(map[string]any)["duration_seconds"] != 1.706 {
+		t.Errorf("summary event: %v %s", err, lines[4])
+	}
+	j.Result(map[string]string{"release": "r42"})
+	j.Fail("boom", 3)
+	tail := strings.Split(strings.TrimSpace(b.String()), "\n")[len(lines):]
+	if len(tail) != 2 || !strings.Contains(tail[0], `"type":"result","result":{"release":"r42"}`) ||
+		!strings.Contains(tail[1], `"type":"error","error":"boom","exit_code":3`) {
+		t.Errorf("result and error lines: %q", tail)
 	}
 }
 
