@@ -77,6 +77,24 @@ func TestDiff(t *testing.T) {
 		})
 	}
 
+	t.Run("fields", func(t *testing.T) {
+		if d := DiffFields(p, env(t, p, "dev"), env(t, p, "dev")); len(d) != 0 {
+			t.Errorf("dev vs dev: %+v", d)
+		}
+		d := DiffFields(p, env(t, p, "dev"), env(t, p, "stage"))
+		if len(d) == 0 || d[0].Field != "inherits" || !d[0].InA || !d[0].InB || d[0].B != "dev" {
+			t.Fatalf("dev vs stage: %+v", d)
+		}
+		onlyB := 0
+		for _, f := range d {
+			if !f.InA && f.InB && strings.HasPrefix(f.Field, "host ") {
+				onlyB++
+			}
+		}
+		if onlyB == 0 {
+			t.Errorf("no host only stage has: %+v", d)
+		}
+	})
 	t.Run("identical environments", func(t *testing.T) {
 		got := Diff(p, env(t, p, "dev"), env(t, p, "dev"))
 		eq(t, "diff", got, "--- dev\n+++ dev\n  (no differences)\n")

@@ -152,7 +152,11 @@ func (a *app) shownFile() string {
 	if a.project == nil || err != nil {
 		return a.fileName()
 	}
-	path := filepath.Join(a.project.dir, a.project.file)
+	path := a.project.file
+	if filepath.IsAbs(path) {
+		return path
+	}
+	path = filepath.Join(a.project.dir, path)
 	if rel, err := filepath.Rel(start, path); err == nil {
 		return rel
 	}
@@ -248,6 +252,9 @@ func rejectUnknownCommands(root *cobra.Command) {
 
 func unknownCommand(cmd *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default
+	}
 	if s := cmd.SuggestionsFor(name); len(s) > 0 {
 		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 	}

@@ -34,7 +34,11 @@ func builtinProviders() map[string]platform.ProviderFactory {
 // if the project's lock file (.plat/plugins.lock.hcl) records its checksum.
 func (a *app) providers(dir string) map[string]platform.ProviderFactory {
 	out := builtinProviders()
-	used := providerTypes(filepath.Join(dir, a.fileName()))
+	file := a.fileName()
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(dir, file)
+	}
+	used := providerTypes(file)
 	for _, f := range plugins.Discover(plugins.SearchDirs(dir)...) {
 		if _, builtin := out[f.Name]; builtin || !used[f.Name] {
 			continue
