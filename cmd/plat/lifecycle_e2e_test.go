@@ -25,11 +25,13 @@ func (p *project) webPid(host string) int {
 func (p *project) psRows(args ...string) (int, []map[string]any) {
 	p.t.Helper()
 	r := p.plat(append([]string{"--json", "ps", "local"}, args...)...)
-	var rows []map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Processes []map[string]any `json:"processes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		p.t.Fatalf("ps --json: %v\n%s", err, r)
 	}
-	return r.code, rows
+	return r.code, doc.Processes
 }
 
 // states maps host to the web process's state in plat ps.
