@@ -34,6 +34,7 @@ var jsonTypes = map[string]func() (doc, result any){
 	"plugins test":     func() (any, any) { return &pluginTestDoc{}, nil },
 	"image build-base": func() (any, any) { return &imageDoc{}, nil },
 	"version":          func() (any, any) { return &versionDoc{}, nil },
+	"ssh-config":       func() (any, any) { return &sshConfigDoc{}, nil },
 }
 
 var (

@@ -350,6 +350,12 @@ func TestJSONEveryCommand(t *testing.T) {
 			t.Errorf("%+v", d)
 		}
 	}})
+	run("ssh-config", jsonCase{args: []string{"ssh-config", "dev"}, doc: &sshConfigDoc{}, check: func(t *testing.T, out any, _ []ui.JSONEvent) {
+		d := out.(*sshConfigDoc)
+		if d.Environment != "dev" || len(d.Hosts) != 2 || d.Hosts[0].HostName != "generic1.dev.example.org" || d.Hosts[0].Port != 22 {
+			t.Errorf("%+v", d)
+		}
+	}})
 	run("image build-base", jsonCase{args: []string{"image", "build-base"}, doc: &imageDoc{}, check: func(t *testing.T, out any, _ []ui.JSONEvent) {
 		if d := out.(*imageDoc); d.Tag != "plat/base:bookworm" {
 			t.Errorf("%+v", d)

@@ -11,6 +11,7 @@ import (
 	"github.com/plat-sh/plat/platform/engine"
 	"github.com/plat-sh/plat/platform/release"
 	"github.com/plat-sh/plat/platform/ui"
+	"github.com/plat-sh/plat/providers/ssh"
 )
 
 // The documents and results of --json (docs/json.md). They are plat's
@@ -490,6 +491,14 @@ type versionDoc struct {
 	OS             string `json:"os"`
 	Arch           string `json:"arch"`
 	PluginProtocol int    `json:"plugin_protocol"`
+}
+
+// sshConfigDoc is `plat ssh-config ENV [HOST] --json`: what plat resolved
+// to reach each host.
+type sshConfigDoc struct {
+	SchemaVersion int            `json:"schema_version"`
+	Environment   string         `json:"environment"`
+	Hosts         []ssh.Resolved `json:"hosts"`
 }
 
 // Results: the Result of the last event of a streaming command.

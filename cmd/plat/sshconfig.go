@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/plat-sh/plat/platform/ui"
 	"github.com/plat-sh/plat/providers/ssh"
 )
 
@@ -29,7 +29,7 @@ records it with trust = "accept-new"). With no certificatefile, plat
 offers the certificate IDENTITY-cert.pub next to each identity file, as
 OpenSSH does.
 
---json prints a list of objects with snake_case keys.`,
+--json prints one document: the environment and its hosts (docs/json.md).`,
 		Example: `  plat ssh-config prod
   plat ssh-config prod web1
   diff <(plat ssh-config prod web1 | sort) <(ssh -G web1 | sort)`,
@@ -39,6 +39,7 @@ OpenSSH does.
 			}
 			return nil
 		},
+		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, env, err := a.loadEnv(args[0])
 			if err != nil {
@@ -55,9 +56,7 @@ OpenSSH does.
 				return usageError{err}
 			}
 			if a.json {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(hosts)
+				return a.printJSON(sshConfigDoc{SchemaVersion: ui.SchemaVersion, Environment: env.Name, Hosts: list(hosts)})
 			}
 			for i, h := range hosts {
 				if i > 0 {

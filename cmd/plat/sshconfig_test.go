@@ -28,10 +28,14 @@ func TestSSHConfigGolden(t *testing.T) {
 	}
 
 	code, out, errs = runMain(t, "-C", dir, "--json", "ssh-config", "prod", "db1")
-	var hosts []map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &hosts) != nil || len(hosts) != 1 {
+	var doc struct {
+		Environment string           `json:"environment"`
+		Hosts       []map[string]any `json:"hosts"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Hosts) != 1 || doc.Environment != "prod" {
 		t.Fatalf("--json: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
+	hosts := doc.Hosts
 	for k, want := range map[string]any{
 		"name": "db1", "host": "db1.internal", "hostname": "10.0.0.5", "port": 22.0, "user": "ada",
 		"host_key_alias": "db-primary", "proxy_command": "ssh -W %h:%p bastion", "identity_agent": "/home/ada/.ssh/agent.sock",
