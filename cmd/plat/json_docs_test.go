@@ -109,3 +109,32 @@ func TestJSONDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStrictRejects: the checker the JSON tests rely on fails on
+// each thing it is there to catch.
+func TestDecodeStrictRejects(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"unknown field", `{"schema_version":1,"environment":"x","hosts":[],"colour":1}`, "unknown field"},
+		{"a field in another case", `{"schema_version":1,"Environment":"x","environment":"x","hosts":[]}`, ".Environment is not a documented field"},
+		{"null list", `{"schema_version":1,"environment":"x","hosts":null}`, ".hosts is null"},
+		{"missing field", `{"schema_version":1,"hosts":[]}`, ".environment is missing"},
+		{"nested null list", `{"schema_version":1,"environment":"x","hosts":[{"host":"web1","processes":null}]}`, ".hosts[0].processes is null"},
+		{"not a time", `{"schema_version":1,"environment":"x","hosts":[{"host":"web1","processes":[],"deployed":"yesterday"}]}`, "decode"},
+		{"text after the document", `{"schema_version":1,"environment":"x","hosts":[]}` + "\ndone\n", "more than one JSON value"},
+		{"two documents", `{"schema_version":1,"environment":"x","hosts":[]}{}`, "more than one JSON value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := decodeStrict([]byte(tt.in), &statusDoc{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if err := decodeStrict([]byte(`{"schema_version":1,"environment":"x","hosts":[]}`+"\n"), &statusDoc{}); err != nil {
+		t.Errorf("a valid document: %v", err)
+	}
+	if _, err := decodeEvents(`{"schema_version":1,"time":"2026-12-03T07:00:00Z","type":"result","result":{}}`+"\n"+`{"schema_version":1,"time":"2026-12-03T07:00:00Z","type":"log"}`, &machinesResult{}); err == nil {
+		t.Error("a stream whose result is not last passed")
+	}
+}

@@ -65,6 +65,7 @@ func shapeErrors(path string, t reflect.Type, v any) []string {
 		if !ok {
 			return []string{path + " is not an object"}
 		}
+		known := map[string]bool{}
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -74,6 +75,7 @@ func shapeErrors(path string, t reflect.Type, v any) []string {
 			if name == "" {
 				name = f.Name
 			}
+			known[name] = true
 			if name != strings.ToLower(name) {
 				errs = append(errs, fmt.Sprintf("%s.%s is not snake_case", path, name))
 			}
@@ -85,6 +87,13 @@ func shapeErrors(path string, t reflect.Type, v any) []string {
 				continue
 			}
 			errs = append(errs, shapeErrors(path+"."+name, f.Type, val)...)
+		}
+		// encoding/json matches keys case-insensitively, so a decoder
+		// with DisallowUnknownFields takes "Hosts" for "hosts".
+		for k := range m {
+			if !known[k] {
+				errs = append(errs, fmt.Sprintf("%s.%s is not a documented field", path, k))
+			}
 		}
 	case t.Kind() == reflect.Slice:
 		l, ok := v.([]any)
