@@ -28,6 +28,9 @@ func testProviders() map[string]platform.Schema {
 			{Name: "known_hosts", Type: platform.TypeString},
 			{Name: "trust", Type: platform.TypeString},
 			{Name: "become", Type: platform.TypeString},
+			{Name: "connect_timeout", Type: platform.TypeDuration},
+			{Name: "server_alive_interval", Type: platform.TypeDuration},
+			{Name: "server_alive_count_max", Type: platform.TypeNumber},
 		}},
 		"docker": {Attributes: []platform.Attribute{
 			{Name: "image", Type: platform.TypeString, Required: true},
@@ -139,7 +142,8 @@ func TestLoadValid(t *testing.T) {
 				eq(t, "environments", names, []string{"laptop", "dev", "stage", "prod"})
 
 				laptop := env(t, p, "laptop")
-				eq(t, "laptop provider", laptop.Provider, platform.ProviderConfig{Type: "docker", Values: map[string]any{"image": "plat/base:bookworm"}})
+				eq(t, "laptop provider", laptop.Provider, platform.ProviderConfig{Type: "docker", Values: map[string]any{"image": "plat/base:bookworm"},
+					Where: map[string]string{"image": "testdata/valid/example.hcl:36:31"}})
 				eq(t, "laptop hosts", hostNames(laptop), []string{"web1", "web2"})
 				eq(t, "laptop deploy_to default", laptop.DeployTo, "/srv/caseconductor")
 				eq(t, "laptop private", laptop.Private, filepath.Join(filepath.Dir(abs), "caseconductor-private", "laptop"))
@@ -312,6 +316,11 @@ func TestLoadInvalid(t *testing.T) {
 			{"Unsupported argument", 7, `"passwrd"`},
 			{"Missing required argument", 13, `"image"`},
 			{"Incorrect attribute value type", 14, `"networks"`},
+		}},
+		{"provider durations", "provider_duration.hcl", []wantDiag{
+			{"Invalid duration", 5, `"10" is not a duration`},
+			{"Invalid duration", 6, `"-2s"`},
+			{"Incorrect attribute value type", 7, `"server_alive_count_max"`},
 		}},
 		{"inherits cycle", "inherits_cycle.hcl", []wantDiag{
 			{"Inheritance cycle", 4, `"a" inherits "c" inherits "b" inherits "a"`},

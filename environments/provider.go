@@ -13,7 +13,7 @@ import (
 // decodeProvider decodes a provider block against the schema its type
 // registered in Options.Providers.
 func (l *loader) decodeProvider(b *hcl.Block, sc scope) platform.ProviderConfig {
-	cfg := platform.ProviderConfig{Type: b.Labels[0], Values: map[string]any{}}
+	cfg := platform.ProviderConfig{Type: b.Labels[0], Values: map[string]any{}, Where: map[string]string{}}
 	if l.opts.Providers == nil {
 		attrs, diags := b.Body.JustAttributes()
 		l.add(diags...)
@@ -44,7 +44,15 @@ func (l *loader) decodeProvider(b *hcl.Block, sc scope) platform.ProviderConfig 
 	content, diags := b.Body.Content(bs)
 	l.add(diags...)
 	for _, a := range sortedAttrs(content.Attributes) {
+		r := a.Expr.Range()
+		cfg.Where[a.Name] = fmt.Sprintf("%s:%d:%d", relPath(l.dir, r.Filename), r.Start.Line, r.Start.Column)
 		switch types[a.Name] {
+		case platform.TypeDuration:
+			if v, ok := l.str(a, sc); ok {
+				if _, ok := l.parseDuration(a, v); ok {
+					cfg.Values[a.Name] = v
+				}
+			}
 		case platform.TypeString:
 			if v, ok := l.str(a, sc); ok {
 				cfg.Values[a.Name] = v

@@ -157,6 +157,10 @@ const (
 	TypeBool       AttrType = "bool"
 	TypeStringList AttrType = "list(string)"
 	TypeStringMap  AttrType = "map(string)"
+	// TypeDuration is a string holding a duration ("500ms", "10s",
+	// "5m"; not negative): the loader refuses anything else with its
+	// file:line, and the value arrives as the string written.
+	TypeDuration AttrType = "duration"
 )
 
 // Attribute is one attribute of a provider block.
@@ -168,8 +172,8 @@ type Attribute struct {
 }
 
 // Schema describes the body of a provider block. Unknown attributes are
-// errors; values arrive in ProviderConfig.Values as string, float64,
-// bool, []string or map[string]string.
+// errors; values arrive in ProviderConfig.Values as string (durations
+// too), float64, bool, []string or map[string]string.
 type Schema struct {
 	Attributes []Attribute
 }

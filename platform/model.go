@@ -186,6 +186,18 @@ func (e *Environment) Hosts() []*Host {
 type ProviderConfig struct {
 	Type   string
 	Values map[string]any
+	// Where maps each attribute set in the block to its file:line:col,
+	// for errors (empty across the plugin boundary and in tests).
+	Where map[string]string
+}
+
+// At prefixes msg with where the attribute name is set ("plat.hcl:12:5:
+// msg"), when that is known.
+func (c ProviderConfig) At(name, msg string) string {
+	if w := c.Where[name]; w != "" {
+		return w + ": " + msg
+	}
+	return msg
 }
 
 // String returns a string value or def.

@@ -117,7 +117,7 @@ func (r *providerRun) checkSchema(context.Context) error {
 		}
 		seen[a.Name] = true
 		switch a.Type {
-		case platform.TypeString, platform.TypeNumber, platform.TypeBool, platform.TypeStringList, platform.TypeStringMap:
+		case platform.TypeString, platform.TypeNumber, platform.TypeBool, platform.TypeStringList, platform.TypeStringMap, platform.TypeDuration:
 		default:
 			problems = append(problems, fmt.Errorf("attribute %q has unknown type %q", a.Name, a.Type))
 		}

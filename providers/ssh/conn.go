@@ -247,7 +247,7 @@ func (c *Conn) keepAlive(interval time.Duration, max int) {
 				return
 			}
 		case <-timer.C:
-			c.lose(fmt.Errorf("no answer to keepalives for %s", interval*time.Duration(max)))
+			c.lose(fmt.Errorf("no answer from the host for %s (keepalives every server_alive_interval %s × server_alive_count_max %d)", interval*time.Duration(max), interval, max))
 			return
 		case <-c.dead:
 			timer.Stop()

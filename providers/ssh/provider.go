@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -34,8 +35,10 @@ func (Factory) Schema() platform.Schema {
 		{Name: "ssh_config", Type: platform.TypeString, Description: "ssh_config file (default: ~/.ssh/config, then /etc/ssh/ssh_config)"},
 		{Name: "trust", Type: platform.TypeString, Description: `"strict" (default): refuse hosts known_hosts lacks; "accept-new": record their key on first connect. A changed key is always refused.`},
 		{Name: "become", Type: platform.TypeString, Description: "run every command as this user through passwordless sudo (sudo -n -u USER)"},
-		{Name: "connect_timeout", Type: platform.TypeString, Description: `bound on connecting to one host, per hop, e.g. "10s" (default 10s)`},
-		{Name: "command_timeout", Type: platform.TypeString, Description: `bound on every remote command, e.g. "10m" (default: none)`},
+		{Name: "connect_timeout", Type: platform.TypeDuration, Description: `bound on connecting to one host (TCP connect, SSH handshake and authentication), per hop, e.g. "10s" (default: ~/.ssh/config's ConnectTimeout, or 10s)`},
+		{Name: "command_timeout", Type: platform.TypeDuration, Description: `bound on every remote command, e.g. "10m" (default: none; a host that stops answering is caught by the keepalives)`},
+		{Name: "server_alive_interval", Type: platform.TypeDuration, Description: `keepalive interval: a connection whose host does not answer for server_alive_count_max intervals is closed and the host's step fails, e.g. "5s" (default: ~/.ssh/config's ServerAliveInterval, or 15s; "0s" disables keepalives)`},
+		{Name: "server_alive_count_max", Type: platform.TypeNumber, Description: `unanswered keepalive intervals before the connection is declared lost (default: ~/.ssh/config's ServerAliveCountMax, or 3)`},
 	}}
 }
 
@@ -50,6 +53,8 @@ type settings struct {
 	become         string
 	connectTimeout time.Duration
 	commandTimeout time.Duration
+	keepAlive      time.Duration // 0: ssh_config's, or the default; <0: off
+	keepAliveMax   int
 }
 
 // New checks the provider block and returns the provider.
@@ -64,12 +69,12 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		become:       cfg.String("become", ""),
 	}
 	if s.port < 0 || s.port > 65535 {
-		return nil, fmt.Errorf("ssh provider: port %d is not a port number", s.port)
+		return nil, errors.New(cfg.At("port", fmt.Sprintf("ssh provider: port %d is not a port number", s.port)))
 	}
 	switch s.trust {
 	case "", TrustStrict, TrustAcceptNew:
 	default:
-		return nil, fmt.Errorf("ssh provider: trust = %q: want %q or %q", s.trust, TrustStrict, TrustAcceptNew)
+		return nil, errors.New(cfg.At("trust", fmt.Sprintf("ssh provider: trust = %q: want %q or %q", s.trust, TrustStrict, TrustAcceptNew)))
 	}
 	var err error
 	if s.connectTimeout, err = duration(cfg, "connect_timeout"); err != nil {
@@ -78,9 +83,25 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 	if s.commandTimeout, err = duration(cfg, "command_timeout"); err != nil {
 		return nil, err
 	}
+	if s.keepAlive, err = duration(cfg, "server_alive_interval"); err != nil {
+		return nil, err
+	}
+	if _, set := cfg.Values["server_alive_interval"]; set && s.keepAlive == 0 {
+		s.keepAlive = -1 // "0s": off, as ServerAliveInterval 0
+	}
+	if _, set := cfg.Values["server_alive_count_max"]; set {
+		f, _ := cfg.Values["server_alive_count_max"].(float64)
+		if f < 1 || f != float64(int(f)) || f > 1000 {
+			return nil, errors.New(cfg.At("server_alive_count_max", fmt.Sprintf("ssh provider: server_alive_count_max = %v: want a whole number from 1 to 1000", cfg.Values["server_alive_count_max"])))
+		}
+		s.keepAliveMax = int(f)
+	}
 	return &provider{s: s}, nil
 }
 
+// duration reads a duration attribute. The loader has checked those it
+// decoded (platform.TypeDuration); values from elsewhere (a test, a
+// hand-built config) are checked here.
 func duration(cfg platform.ProviderConfig, name string) (time.Duration, error) {
 	v := cfg.String(name, "")
 	if v == "" {
@@ -88,7 +109,7 @@ func duration(cfg platform.ProviderConfig, name string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("ssh provider: %s = %q is not a duration (hint: write it like \"10s\" or \"5m\")", name, v)
+		return 0, errors.New(cfg.At(name, fmt.Sprintf("ssh provider: %s = %q is not a duration (hint: write it like \"10s\" or \"5m\")", name, v)))
 	}
 	return d, nil
 }
@@ -190,15 +211,17 @@ func (p *provider) spec(h *platform.Host, projectDir string) (HostSpec, error) {
 		alias = h.Name
 	}
 	spec := HostSpec{
-		Alias:          alias,
-		User:           p.s.user,
-		Port:           p.s.port,
-		ConfigFile:     p.s.sshConfig,
-		KnownHostsFile: p.s.knownHosts,
-		Trust:          p.s.trust,
-		Become:         p.s.become,
-		ConnectTimeout: p.s.connectTimeout,
-		CommandTimeout: p.s.commandTimeout,
+		Alias:             alias,
+		User:              p.s.user,
+		Port:              p.s.port,
+		ConfigFile:        p.s.sshConfig,
+		KnownHostsFile:    p.s.knownHosts,
+		Trust:             p.s.trust,
+		Become:            p.s.become,
+		ConnectTimeout:    p.s.connectTimeout,
+		CommandTimeout:    p.s.commandTimeout,
+		KeepAlive:         p.s.keepAlive,
+		KeepAliveCountMax: p.s.keepAliveMax,
 	}
 	identity := p.s.identityFile
 	if v := h.Vars["user"]; v != "" {

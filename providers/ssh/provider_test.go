@@ -172,7 +172,7 @@ func TestFactoryConfig(t *testing.T) {
 			t.Errorf("port is %s", a.Type)
 		}
 	}
-	want := []string{"user", "port", "identity_file", "known_hosts", "ssh_config", "trust", "become", "connect_timeout", "command_timeout"}
+	want := []string{"user", "port", "identity_file", "known_hosts", "ssh_config", "trust", "become", "connect_timeout", "command_timeout", "server_alive_interval", "server_alive_count_max"}
 	if !slices.Equal(names, want) {
 		t.Errorf("schema = %q, want %q", names, want)
 	}
