@@ -74,6 +74,14 @@ func (t *TTY) FollowResize(apply func(WindowSize)) (stop func()) {
 // command on a pseudo-terminal.
 var ErrNoTTY = errors.New("this transport cannot allocate a terminal")
 
+// ErrConnectionLost is wrapped by the error of a transport whose
+// connection to the host died under a command (the host dropped it, or
+// stopped answering for longer than the transport's bound). The command's
+// fate on the host is unknown: it may have finished, or not. The target's
+// transport is unusable afterwards; the provider may still reach the host
+// with a new one.
+var ErrConnectionLost = errors.New("connection lost")
+
 // Transport runs commands on one target.
 //
 // Run starts Args, streams Stdin/Stdout/Stderr and waits. A command that

@@ -65,6 +65,10 @@ type push struct {
 	prev    map[string]string // host -> release before the switch
 	done    map[string]bool   // hosts that finished (from a resumed journal too)
 	history map[string]string // host -> outcome
+	// prov gives a host whose connection was lost a new one (reach);
+	// stranded are the failed hosts it could not reach again.
+	prov     platform.Provider
+	stranded map[string]bool
 }
 
 // Push builds, records and rolls out a release (the life of a push is in
@@ -83,7 +87,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		return nil, err
 	}
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
-		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}, prov: prov, stranded: map[string]bool{}}
 	if !opts.Resume {
 		// Secrets are read from their sources on this machine, once per
 		// push; a resumed push uses the values its release recorded.

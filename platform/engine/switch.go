@@ -125,8 +125,12 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 		// Within max_failures: the push ends, its history recorded on every
 		// host, and fails so that the hosts switched back are not missed.
 		p.finish(ctx, "failed")
-		return &DeployError{Op: fmt.Sprintf("%d of %d hosts failed and were switched back (max_failures = %s); the others run %s\nhint: fix the cause, then `plat push %s --resume` retries them",
-			failures, len(pending), orZero(ro.MaxFailures), p.rel.ID, p.env.Name), Hosts: failed}
+		what := "were switched back"
+		if n := p.strandedCount(); n > 0 {
+			what = fmt.Sprintf("were switched back, but for %d that could not be reached again", n)
+		}
+		return &DeployError{Op: fmt.Sprintf("%d of %d hosts failed and %s (max_failures = %s); the others run %s\nhint: fix the cause, then `plat push %s --resume` retries them",
+			failures, len(pending), what, orZero(ro.MaxFailures), p.rel.ID, p.env.Name), Hosts: failed}
 	}
 	return nil
 }
@@ -184,7 +188,18 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 	if len(errs) > 0 {
 		return fmt.Errorf("%w\nrolling back also failed: %v", cause, &DeployError{Op: "rollback", Hosts: errs})
 	}
+	if n := p.strandedCount(); n > 0 {
+		return fmt.Errorf("%w\nevery switched host is back on its previous release, but for %d failed host that could not be reached again (see above)", cause, n)
+	}
 	return fmt.Errorf("%w\nevery switched host is back on its previous release", cause)
+}
+
+// strandedCount is how many failed hosts could not be reached again to
+// switch them back.
+func (p *push) strandedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.stranded)
 }
 
 // checkConfirm refuses, before anything changes, a rollout that would
@@ -241,6 +256,7 @@ func (e *Engine) pauseStage(ctx context.Context, ro platform.Rollout, yes bool, 
 // on a failed check it switches back and restarts the previous release.
 func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	e := p.e
+	t0 := t
 	st := p.states[t.Name]
 	prev := ""
 	if st != nil {
@@ -270,8 +286,14 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	p.mu.Lock()
 	p.history[t.Name] = "failed"
 	p.mu.Unlock()
+	rctx := context.WithoutCancel(ctx)
 	if prev != "" {
-		rctx := context.WithoutCancel(ctx)
+		t, done, rerr := p.reach(rctx, t, err, prev, p.rel.ID)
+		if rerr != nil {
+			p.setRow(t0.Name, "failed", "unreachable")
+			return fmt.Errorf("%w; %v", err, rerr)
+		}
+		defer done()
 		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
 			if err := e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev)); err != nil {
 				return err
@@ -286,7 +308,12 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	} else {
 		// The host's first release: nothing to switch back to, so it
 		// goes back to running nothing rather than a failed release.
-		rctx := context.WithoutCancel(ctx)
+		t, done, rerr := p.reach(rctx, t, err)
+		if rerr != nil {
+			p.setRow(t0.Name, "failed", "unreachable")
+			return fmt.Errorf("%w; %v", err, rerr)
+		}
+		defer done()
 		if rerr := e.step(t.Name, "switch back", "to no release", func() error {
 			return e.deactivate(rctx, t, p.env, p.rel.ID)
 		}); rerr != nil {
@@ -565,6 +592,9 @@ func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, env *platf
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(last, platform.ErrConnectionLost) {
+			return fmt.Errorf("health check: %w", last)
 		}
 		if supervised {
 			// Still the web process's port? A crash after binding, or

@@ -20,8 +20,10 @@ import (
 
 // ErrConnectionLost is wrapped by errors of commands and dials that failed
 // because the SSH connection died (the peer went away or stopped answering
-// keepalives). It is never an *platform.ExitError.
-var ErrConnectionLost = errors.New("connection lost")
+// keepalives). It is never an *platform.ExitError. It is
+// platform.ErrConnectionLost, so the engine tells it apart from a failed
+// command.
+var ErrConnectionLost = platform.ErrConnectionLost
 
 // errClosed is the reason recorded when the caller closed the Conn.
 var errClosed = errors.New("connection closed")
