@@ -161,6 +161,18 @@ func (p *project) verified(f *sshtest.Fleet) {
 	}
 }
 
+// recorded asserts that host's history has release rel with outcome.
+func recorded(t *testing.T, h *sshtest.Host, rel, outcome string) {
+	t.Helper()
+	hist, _ := os.ReadFile(filepath.Join(h.Root, ".plat", "history"))
+	for _, l := range strings.Split(string(hist), "\n") {
+		if strings.Contains(l, `"release":"`+rel+`"`) && strings.Contains(l, `"outcome":"`+outcome+`"`) {
+			return
+		}
+	}
+	t.Errorf("%s's history lacks %s with outcome %s:\n%s", h.Name, rel, outcome, hist)
+}
+
 func TestHostThatNeverSpeaksSSH(t *testing.T) {
 	f, p, ports := faultFleet(t, `    max_failures = 1`)
 	// host2's SSH port is a listener that accepts and never writes.
@@ -198,6 +210,7 @@ func TestHostThatNeverSpeaksSSH(t *testing.T) {
 	start := time.Now()
 	r := p.platBounded(nil, "push", "fleet")
 	took := time.Since(start)
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code == 0 {
 		t.Fatalf("push to a mute host succeeded: %s", r)
 	}
@@ -216,6 +229,7 @@ func TestHostStalledDuringUpload(t *testing.T) {
 	r := p.platBounded(once(func(e platform.Event) bool {
 		return e.Type == platform.EventProgress && e.Host == victim.Name && e.Bytes > 0
 	}, func() { stall(t, victim) }), "push", "fleet")
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("push with a stalled host: %s", r)
 	}
@@ -234,6 +248,24 @@ func TestHostStalledDuringUpload(t *testing.T) {
 	}
 	assertAllOn(t, f, "r3")
 	serves(t, ports, "release r3")
+
+	// The same host drops its connection in the middle of the stream.
+	p.addBigFile("blob2.bin", 48<<20)
+	r = p.platBounded(once(func(e platform.Event) bool {
+		return e.Type == platform.EventProgress && e.Host == victim.Name && e.Bytes > 0
+	}, func() {
+		if _, err := victim.DropConnections(); err != nil {
+			t.Error(err)
+		}
+	}), "push", "fleet")
+	t.Logf("stderr:\n%s", r.stderr)
+	if r.code != 1 {
+		t.Fatalf("push with a dropped host: %s", r)
+	}
+	mustContain(t, "stderr", r.stderr, "upload r4 failed; no host was switched", victim.Name, "was lost")
+	assertAllOn(t, f, "r3")
+	serves(t, ports, "release r3")
+	p.verified(f)
 }
 
 func TestHostStalledDuringSwitch(t *testing.T) {
@@ -242,6 +274,7 @@ func TestHostStalledDuringSwitch(t *testing.T) {
 	victim := f.Hosts[1]
 	p.write("VERSION", "2.0.0\n")
 	r := p.platBounded(once(stepStarts(victim.Name, "switch r2"), func() { stall(t, victim) }), "push", "fleet")
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("push with a host stalled in its switch: %s", r)
 	}
@@ -255,6 +288,9 @@ func TestHostStalledDuringSwitch(t *testing.T) {
 	}
 	serves(t, []int{ports[0], ports[2]}, "release r2")
 	serves(t, ports[1:2], "release r1")
+	// The new connection also recorded the failure and unlocked.
+	recorded(t, victim, "r2", "failed")
+	assertUnlocked(t, f)
 	if err := victim.Thaw(); err != nil {
 		t.Fatal(err)
 	}
@@ -296,6 +332,7 @@ func TestHostStalledDuringHealthCheck(t *testing.T) {
 	r := p.platBounded(nil, "push", "fleet")
 	close(stop)
 	<-stalled
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("push with a host stalled in its health check: %s", r)
 	}
@@ -306,6 +343,7 @@ func TestHostStalledDuringHealthCheck(t *testing.T) {
 		"every switched host is back on its previous release")
 	assertAllOn(t, f, "r1")
 	serves(t, ports, "release r1")
+	assertUnlocked(t, f)
 	if err := victim.Thaw(); err != nil {
 		t.Fatal(err)
 	}
@@ -322,6 +360,7 @@ func TestHostDroppedDuringSwitch(t *testing.T) {
 			t.Error(err)
 		}
 	}), "push", "fleet")
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("push with a host dropped in its switch: %s", r)
 	}
@@ -333,6 +372,8 @@ func TestHostDroppedDuringSwitch(t *testing.T) {
 	}
 	serves(t, []int{ports[0], ports[2]}, "release r2")
 	serves(t, ports[1:2], "release r1")
+	recorded(t, victim, "r2", "failed")
+	assertUnlocked(t, f)
 	p.verified(f)
 }
 
@@ -347,6 +388,7 @@ func TestHostFrozenDuringSwitch(t *testing.T) {
 			t.Error(err)
 		}
 	}), "push", "fleet")
+	t.Logf("stderr:\n%s", r.stderr)
 	if r.code != 1 {
 		t.Fatalf("push with a host frozen in its switch: %s", r)
 	}

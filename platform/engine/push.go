@@ -103,6 +103,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		return nil, err
 	}
 	defer closeAll()
+	redialables(ts)
 	p.targets = ts
 	if err := p.checkConfirm(); err != nil {
 		return nil, err

@@ -167,12 +167,23 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 		if prev == "" {
 			return nil
 		}
-		err := e.step(t.Name, "rollback "+prev, "on_failure = rollback", func() error {
-			if err := e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev)); err != nil {
-				return err
+		back := func() error {
+			return e.step(t.Name, "rollback "+prev, "on_failure = rollback", func() error {
+				if err := e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev)); err != nil {
+					return err
+				}
+				return e.checkHealth(ctx, t, p.env)
+			})
+		}
+		err := back()
+		if errors.Is(err, platform.ErrConnectionLost) {
+			// Once more on a new connection.
+			if rerr := p.reach(ctx, t, err, prev, p.rel.ID); rerr != nil {
+				err = fmt.Errorf("%w; %v", err, rerr)
+			} else {
+				err = back()
 			}
-			return e.checkHealth(ctx, t, p.env)
-		})
+		}
 		if err == nil {
 			p.mu.Lock()
 			p.history[t.Name] = "rolled_back"
@@ -256,7 +267,6 @@ func (e *Engine) pauseStage(ctx context.Context, ro platform.Rollout, yes bool, 
 // on a failed check it switches back and restarts the previous release.
 func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	e := p.e
-	t0 := t
 	st := p.states[t.Name]
 	prev := ""
 	if st != nil {
@@ -288,12 +298,10 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	p.mu.Unlock()
 	rctx := context.WithoutCancel(ctx)
 	if prev != "" {
-		t, done, rerr := p.reach(rctx, t, err, prev, p.rel.ID)
-		if rerr != nil {
-			p.setRow(t0.Name, "failed", "unreachable")
+		if rerr := p.reach(rctx, t, err, prev, p.rel.ID); rerr != nil {
+			p.setRow(t.Name, "failed", "unreachable")
 			return fmt.Errorf("%w; %v", err, rerr)
 		}
-		defer done()
 		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
 			if err := e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev)); err != nil {
 				return err
@@ -308,12 +316,10 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 	} else {
 		// The host's first release: nothing to switch back to, so it
 		// goes back to running nothing rather than a failed release.
-		t, done, rerr := p.reach(rctx, t, err)
-		if rerr != nil {
-			p.setRow(t0.Name, "failed", "unreachable")
+		if rerr := p.reach(rctx, t, err); rerr != nil {
+			p.setRow(t.Name, "failed", "unreachable")
 			return fmt.Errorf("%w; %v", err, rerr)
 		}
-		defer done()
 		if rerr := e.step(t.Name, "switch back", "to no release", func() error {
 			return e.deactivate(rctx, t, p.env, p.rel.ID)
 		}); rerr != nil {
