@@ -412,3 +412,60 @@ func TestHostFrozenDuringSwitch(t *testing.T) {
 	assertAllOn(t, f, "r2")
 	serves(t, ports, "release r2")
 }
+
+func TestKeepaliveSettingsValidated(t *testing.T) {
+	dir := t.TempDir()
+	hcl := `app "a" {}
+
+environment "prod" {
+  provider "ssh" {
+    server_alive_interval  = "5s"
+    server_alive_count_max = 0
+  }
+  cluster "web" { hosts = ["web1"] }
+}
+
+environment "dev" {
+  provider "ssh" {
+    connect_timeout       = "10"
+    server_alive_interval = "2s"
+  }
+  cluster "web" { hosts = ["web1"] }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "plat.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	validate := func() result {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, platBin, "-C", dir, "validate")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{code, out.String(), errb.String()}
+	}
+	// A bad duration is a diagnostic at load, with its source line.
+	r := validate()
+	if r.code != 2 {
+		t.Fatalf("validate: %s", r)
+	}
+	mustContain(t, "stderr", r.stderr, "Invalid duration", "plat.hcl line 13", `connect_timeout       = "10"`)
+	// What the schema cannot say, the provider says, with file:line:col.
+	hcl = strings.Replace(hcl, `"10"`, `"10s"`, 1)
+	os.WriteFile(filepath.Join(dir, "plat.hcl"), []byte(hcl), 0o644)
+	r = validate()
+	if r.code != 2 {
+		t.Fatalf("validate: %s", r)
+	}
+	mustContain(t, "stderr", r.stderr, "environment prod: plat.hcl:6:30: ssh provider: server_alive_count_max = 0: want a whole number")
+	hcl = strings.Replace(hcl, "= 0\n", "= 4\n", 1)
+	os.WriteFile(filepath.Join(dir, "plat.hcl"), []byte(hcl), 0o644)
+	if r = validate(); r.code != 0 {
+		t.Fatalf("validate a good file: %s", r)
+	}
+}
