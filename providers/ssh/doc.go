@@ -30,9 +30,11 @@
 // caller sees stderr) so a cancelled command's process group can be killed
 // even where sshd ignores signal requests (root logins, sudo).
 //
-// A Conn sends keepalives; a peer that stops answering, or a connection
-// that drops, fails every running and later command with an error wrapping
-// ErrConnectionLost, never a *platform.ExitError.
+// A Conn sends keepalives (by default every 15s, given up after 3
+// unanswered: plat bounds a hung host even where OpenSSH would not); a
+// peer that stops answering, or a connection that drops, fails every
+// running and later command with an error wrapping ErrConnectionLost
+// (platform.ErrConnectionLost), never a *platform.ExitError.
 //
 // Factory is the "ssh" provider: it turns every host of an environment into
 // a platform.Target with a connected *Conn, dialling hosts in parallel.
