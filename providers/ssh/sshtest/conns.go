@@ -16,7 +16,8 @@ var ErrNoConnection = errors.New("no open connection")
 // accepts new connections and the commands already started keep running
 // (until they write to their stalled session). It is a host whose sshd
 // session hangs, where Freeze is a whole machine that hangs. It returns
-// how many processes it stopped; Thaw resumes them, Stop kills them.
+// how many processes it stopped (a connection being set up or closed
+// counts too); Thaw resumes them, Stop kills them.
 func (h *Host) StallConnections() (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
