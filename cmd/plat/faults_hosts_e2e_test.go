@@ -281,7 +281,7 @@ func TestHostStalledDuringSwitch(t *testing.T) {
 	// max_failures = 1: the others finish; the stalled host is reached
 	// again on a new connection and switched back.
 	mustContain(t, "stderr", r.stderr, "1 of 3 hosts failed and were switched back (max_failures = 1); the others run r2",
-		"host "+victim.Name+": switch r2", "no answer from the host for 3s")
+		"\n  "+victim.Name+": switch r2: ", "no answer from the host for 3s")
 	want := map[string]string{"host1": "r2", "host2": "r1", "host3": "r2"}
 	if cur := currents(t, f); !maps.Equal(cur, want) {
 		t.Errorf("currents = %v, want %v", cur, want)
@@ -339,7 +339,7 @@ func TestHostStalledDuringHealthCheck(t *testing.T) {
 	// The first stage (host1, host2) fails past max_failures = 0:
 	// on_failure = "rollback" returns host1, host2 is switched back on a
 	// new connection, host3 never switched.
-	mustContain(t, "stderr", r.stderr, "stage 1/2 failed", "host "+victim.Name+": health", "no answer from the host for 3s",
+	mustContain(t, "stderr", r.stderr, "stage 1/2 failed", "\n  "+victim.Name+": health: ", "no answer from the host for 3s",
 		"every switched host is back on its previous release")
 	assertAllOn(t, f, "r1")
 	serves(t, ports, "release r1")
@@ -365,7 +365,7 @@ func TestHostDroppedDuringSwitch(t *testing.T) {
 		t.Fatalf("push with a host dropped in its switch: %s", r)
 	}
 	mustContain(t, "stderr", r.stderr, "1 of 3 hosts failed and were switched back (max_failures = 1)",
-		"host "+victim.Name+": switch r2", "was lost")
+		"\n  "+victim.Name+": switch r2: ", "was lost")
 	want := map[string]string{"host1": "r2", "host2": "r1", "host3": "r2"}
 	if cur := currents(t, f); !maps.Equal(cur, want) {
 		t.Errorf("currents = %v, want %v", cur, want)
@@ -394,7 +394,7 @@ func TestHostFrozenDuringSwitch(t *testing.T) {
 	}
 	mustContain(t, "stderr", r.stderr,
 		"1 of 3 hosts failed and were switched back, but for 1 that could not be reached again (max_failures = 1); the others run r2",
-		"host "+victim.Name+": switch r2", "no answer from the host for 3s",
+		"\n  "+victim.Name+": switch r2: ", "no answer from the host for 3s",
 		"it could not be switched back: connect again:", "timed out after 2s (connect_timeout)",
 		"its current release is r1 or r2, complete either way")
 	cur := currents(t, f)
@@ -463,6 +463,24 @@ environment "dev" {
 		t.Fatalf("validate: %s", r)
 	}
 	mustContain(t, "stderr", r.stderr, "environment prod: plat.hcl:6:30: ssh provider: server_alive_count_max = 0: want a whole number")
+	// The same, as a diagnostic of validate's JSON document.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, platBin, "-C", dir, "--json", "validate").Output()
+	var doc struct {
+		Valid       bool `json:"valid"`
+		Diagnostics []struct {
+			Summary, Detail, File string
+			Line, Column          int
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("validate --json: %v\n%s", err, out)
+	}
+	if doc.Valid || len(doc.Diagnostics) != 1 || doc.Diagnostics[0].Line != 6 || doc.Diagnostics[0].Column != 30 ||
+		!strings.Contains(doc.Diagnostics[0].Detail, "server_alive_count_max = 0") {
+		t.Errorf("validate --json: %s", out)
+	}
 	hcl = strings.Replace(hcl, "= 0\n", "= 4\n", 1)
 	os.WriteFile(filepath.Join(dir, "plat.hcl"), []byte(hcl), 0o644)
 	if r = validate(); r.code != 0 {
