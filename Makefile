@@ -6,7 +6,7 @@ PKGS     := ./...
 # the timeout bounds a hung test, it is not a speed target.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean fuzz fuzz-smoke faults
+.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean fuzz fuzz-smoke faults release
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -59,5 +59,15 @@ fuzz: ## run every fuzz target for 2 minutes (FUZZTIME=10m for longer)
 base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
 	$(GO) run ./cmd/plat image build-base
 
+# make release stamps these into the binaries (plat version prints them).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE      ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+DIST      ?= dist
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+release: ## static binaries for linux and darwin (amd64, arm64) in dist/ with SHA256SUMS
+	@bash scripts/release.sh $(DIST) '$(VERSION)' '$(COMMIT)' '$(DATE)' $(PLATFORMS)
+
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin dist

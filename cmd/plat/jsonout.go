@@ -487,6 +487,8 @@ type versionDoc struct {
 	SchemaVersion  int    `json:"schema_version"`
 	Version        string `json:"version"`
 	Commit         string `json:"commit,omitempty"`
+	Date           string `json:"date,omitempty"` // the commit's time, RFC 3339
+	Modified       bool   `json:"modified"`       // the work tree had uncommitted changes
 	GoVersion      string `json:"go_version"`
 	OS             string `json:"os"`
 	Arch           string `json:"arch"`
