@@ -136,6 +136,7 @@ environments.`,
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	rejectUnknownCommands(root)
+	registerCompletions(a, root)
 	return root
 }
 

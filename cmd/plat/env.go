@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/plat-sh/plat/environments"
 	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/platform/suggest"
 	"github.com/plat-sh/plat/platform/ui"
 )
 
@@ -114,5 +116,5 @@ func unknownEnv(p *platform.Project, name string) error {
 	for _, e := range p.Environments {
 		names = append(names, e.Name)
 	}
-	return usageError{fmt.Errorf("unknown environment %q (defined: %v)", name, names)}
+	return usageError{fmt.Errorf("unknown environment %q%s (defined: %s)", name, suggest.Hint(name, names), strings.Join(names, ", "))}
 }

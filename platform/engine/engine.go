@@ -21,6 +21,7 @@ import (
 
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/release"
+	"github.com/plat-sh/plat/platform/suggest"
 )
 
 // Engine deploys one project.
@@ -173,7 +174,7 @@ func (e *Engine) environment(name string) (*platform.Environment, platform.Provi
 		for _, x := range e.Project.Environments {
 			names = append(names, x.Name)
 		}
-		return nil, nil, fmt.Errorf("%w: unknown environment %q (defined: %s)", ErrConfig, name, strings.Join(names, ", "))
+		return nil, nil, fmt.Errorf("%w: unknown environment %q%s (defined: %s)", ErrConfig, name, suggest.Hint(name, names), strings.Join(names, ", "))
 	}
 	f, ok := e.Providers[env.Provider.Type]
 	if !ok {

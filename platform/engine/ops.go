@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
 	"github.com/plat-sh/plat/platform/hostcmd"
+	"github.com/plat-sh/plat/platform/suggest"
 )
 
 // Selector picks hosts of an environment.
@@ -23,12 +25,12 @@ func (e *Engine) selected(ctx context.Context, envName string, sel Selector) (*p
 		return nil, nil, nil, err
 	}
 	for _, h := range sel.Hosts {
-		found := false
+		var names []string
 		for _, x := range env.Hosts() {
-			found = found || x.Name == h
+			names = append(names, x.Name)
 		}
-		if !found {
-			return nil, nil, nil, fmt.Errorf("%w: environment %s has no host %q", ErrConfig, envName, h)
+		if !slices.Contains(names, h) {
+			return nil, nil, nil, fmt.Errorf("%w: environment %s has no host %q%s", ErrConfig, envName, h, suggest.Hint(h, names))
 		}
 	}
 	ts, closeAll, err := e.targets(ctx, env, prov, sel.Hosts)
@@ -141,7 +143,7 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 		for _, t := range e.Project.App.Tasks {
 			names = append(names, t.Name)
 		}
-		return fmt.Errorf("%w: unknown task %q (defined: %s)", ErrConfig, name, strings.Join(names, ", "))
+		return fmt.Errorf("%w: unknown task %q%s (defined: %s)", ErrConfig, name, suggest.Hint(name, names), strings.Join(names, ", "))
 	}
 	env, ts, closeAll, err := e.selected(ctx, envName, Selector{})
 	if err != nil {
