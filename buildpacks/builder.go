@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
@@ -18,6 +19,11 @@ import (
 // DefaultStack is the STACK buildpacks see unless a STACK config var or
 // Options.Stack says otherwise: the Debian 12 image plat's hosts run.
 const DefaultStack = "plat-bookworm"
+
+// None, as the only buildpack, deploys the tree as it is: nothing is
+// built, no file is changed, and the processes are the Procfile's, which
+// must exist.
+const None = "none"
 
 // defaultSourceDateEpoch (1980-01-01, the earliest time a zip file holds)
 // stands in for a source date when the app does not set SOURCE_DATE_EPOCH.
@@ -70,7 +76,7 @@ func Builtins() []string {
 }
 
 // Detect returns the built-in buildpacks that apply to dir, in detection
-// order (Build with no explicit buildpacks runs the first). None is a
+// order (Build with no explicit buildpacks runs the first). Nothing applying is a
 // *DetectError listing what was tried.
 func (b *Builder) Detect(ctx context.Context, dir string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
@@ -81,17 +87,45 @@ func (b *Builder) Detect(ctx context.Context, dir string) ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	derr := &DetectError{Dir: dir}
 	for _, bp := range builtins() {
 		if bp.detect(dir) {
 			names = append(names, bp.name)
 		}
-		derr.Tried = append(derr.Tried, DetectAttempt{Name: bp.name, LooksFor: bp.looksFor})
 	}
 	if len(names) == 0 {
-		return nil, derr
+		return nil, detectError(dir)
 	}
 	return names, nil
+}
+
+// DetectBuiltin returns the name of the built-in buildpack a build of dir
+// with no buildpack named runs: the one detection plat push and plat init
+// share. Nothing applying is a *DetectError.
+func DetectBuiltin(dir string) (string, error) {
+	dir, err := appDir(dir)
+	if err != nil {
+		return "", err
+	}
+	bp, err := detect(dir)
+	return bp.name, err
+}
+
+// detect is the first built-in that applies to dir.
+func detect(dir string) (builtin, error) {
+	for _, bp := range builtins() {
+		if bp.detect(dir) {
+			return bp, nil
+		}
+	}
+	return builtin{}, detectError(dir)
+}
+
+func detectError(dir string) *DetectError {
+	derr := &DetectError{Dir: dir}
+	for _, bp := range builtins() {
+		derr.Tried = append(derr.Tried, DetectAttempt{Name: bp.name, LooksFor: bp.looksFor})
+	}
+	return derr
 }
 
 func appDir(dir string) (string, error) {
@@ -155,8 +189,12 @@ func (b *Builder) Build(ctx context.Context, req *platform.BuildRequest) (*platf
 		}
 	}
 	// Fail on a broken Procfile before spending minutes on a build.
-	if _, err := readProcfile(dir); err != nil {
+	procfile, err := readProcfile(dir)
+	if err != nil {
 		return nil, fmt.Errorf("build: %w", err)
+	}
+	if slices.Contains(req.Buildpacks, None) {
+		return buildNone(dir, req, procfile)
 	}
 	steps, err := b.plan(dir, req.Buildpacks)
 	if err != nil {
@@ -217,21 +255,34 @@ func (b *Builder) Build(ctx context.Context, req *platform.BuildRequest) (*platf
 	return res, nil
 }
 
+// buildNone is buildpack = "none": the tree as it is, with its Procfile.
+func buildNone(dir string, req *platform.BuildRequest, procs map[string]string) (*platform.BuildResult, error) {
+	if len(req.Buildpacks) != 1 {
+		return nil, fmt.Errorf("build: buildpack %q deploys the tree as it is and cannot be combined with other buildpacks (got %s)", None, strings.Join(req.Buildpacks, ", "))
+	}
+	if !fileExists(dir, "Procfile") {
+		return nil, fmt.Errorf("build: buildpack %q builds nothing, so the processes come from a Procfile (`web: command`), and %s has none", None, dir)
+	}
+	out := newOutput(req.Output)
+	out.printf("-----> none: the tree as it is, processes from the Procfile\n")
+	if len(procs) == 0 {
+		out.printf("-----> no process types: the Procfile names none\n")
+	}
+	if procs == nil {
+		procs = map[string]string{}
+	}
+	return &platform.BuildResult{Buildpacks: []string{None}, Processes: procs}, nil
+}
+
 // plan turns the requested buildpacks into steps, checking every entry
 // before anything runs.
 func (b *Builder) plan(dir string, entries []string) ([]step, error) {
 	if len(entries) == 0 {
-		var derr *DetectError
-		for _, bp := range builtins() {
-			if bp.detect(dir) {
-				return []step{builtinStep{bp}}, nil
-			}
-			if derr == nil {
-				derr = &DetectError{Dir: dir}
-			}
-			derr.Tried = append(derr.Tried, DetectAttempt{Name: bp.name, LooksFor: bp.looksFor})
+		bp, err := detect(dir)
+		if err != nil {
+			return nil, err
 		}
-		return nil, derr
+		return []step{builtinStep{bp}}, nil
 	}
 	var steps []step
 	for i, e := range entries {
@@ -310,7 +361,7 @@ func (b *Builder) parseRef(entry string) (bpRef, error) {
 			return r, nil
 		}
 	}
-	return r, fmt.Errorf("use buildpack %q: no built-in has that name (built-ins: %s)\nhint: a Heroku buildpack is named by a path (./buildpacks/x) or a git URL", entry, strings.Join(Builtins(), ", "))
+	return r, fmt.Errorf("use buildpack %q: no built-in has that name (built-ins: %s); %q deploys the tree as it is\nhint: a Heroku buildpack is named by a path (./buildpacks/x) or a git URL", entry, strings.Join(Builtins(), ", "), None)
 }
 
 func (b *Builder) resolvePath(p string) (string, error) {

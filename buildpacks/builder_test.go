@@ -28,7 +28,7 @@ func TestDetect(t *testing.T) {
 		{"static-public", []string{"static"}},
 		{"procfile", []string{"procfile"}},
 		{"python-nodeps", []string{"python"}},
-		{"python-stdlib", []string{"procfile"}},
+		{"python-stdlib", []string{"python", "procfile"}}, // app.py: plat init says python too
 		{"python-wheel", []string{"python"}},
 		{"go-sync", []string{"go"}},
 		{"node-nodeps", []string{"node"}},

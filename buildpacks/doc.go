@@ -8,7 +8,7 @@
 // are tried in this order and the first that applies runs alone:
 //
 //	go        go.mod
-//	python    requirements.txt, pyproject.toml or setup.py
+//	python    requirements.txt, pyproject.toml, setup.py, app.py, or *.py beside a Procfile
 //	node      package.json
 //	static    index.html at the root, in public/ or in site/
 //	procfile  Procfile
@@ -18,6 +18,11 @@
 // node app usually has public/index.html. Apps that need two stacks name
 // them. When nothing applies the error (a *DetectError, matching
 // ErrNothingDetected) lists each buildpack and what it looks for.
+// DetectBuiltin is this detection on its own (plat init uses it).
+//
+// Buildpacks = ["none"] (None) builds nothing: the tree is deployed as it
+// is, the Procfile, which must exist, is not rewritten, and its process
+// types are the result. None stands alone.
 //
 // A non-empty list is a chain run in order. Each entry is one of:
 //   - a built-in name ("python");

@@ -15,12 +15,31 @@ import (
 func pythonBuildpack() builtin {
 	return builtin{
 		name:     "python",
-		looksFor: "requirements.txt, pyproject.toml or setup.py",
-		detect: func(dir string) bool {
-			return fileExists(dir, "requirements.txt") || fileExists(dir, "pyproject.toml") || fileExists(dir, "setup.py")
-		},
-		compile: compilePython,
+		looksFor: "requirements.txt, pyproject.toml, setup.py, app.py, or *.py beside a Procfile",
+		detect:   detectPython,
+		compile:  compilePython,
 	}
+}
+
+// detectPython: a dependency file, app.py (which the buildpack runs as the
+// web process), or Python files at the root next to a Procfile that runs
+// them. A lone helper script does not make a Python app.
+func detectPython(dir string) bool {
+	for _, f := range []string{"requirements.txt", "pyproject.toml", "setup.py", "app.py"} {
+		if fileExists(dir, f) {
+			return true
+		}
+	}
+	if !fileExists(dir, "Procfile") {
+		return false
+	}
+	py, _ := filepath.Glob(filepath.Join(dir, "*.py"))
+	for _, p := range py {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 // venvDir is where the virtualenv goes, relative to the app.

@@ -2,6 +2,7 @@ package environments
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -156,6 +157,10 @@ func (l *loader) buildpacks(at *hcl.Attribute, s scope) []string {
 			return nil
 		}
 		out = append(out, e.AsString())
+	}
+	if len(out) > 1 && slices.Contains(out, "none") {
+		l.invalid(at, "Invalid buildpack list", `buildpack = "none" deploys the tree as it is (processes from its Procfile) and stands alone; remove "none" from the list, or the other buildpacks.`)
+		return nil
 	}
 	return out
 }

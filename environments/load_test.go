@@ -352,6 +352,7 @@ func TestLoadInvalid(t *testing.T) {
 		}},
 		{"invalid on_failure", "invalid_on_failure.hcl", []wantDiag{{"Invalid on_failure", 7, `"rollback" or "halt", not "retry"`}}},
 		{"missing app", "missing_app.hcl", []wantDiag{{"Missing app block", 1, ""}}},
+		{"buildpack none with others", "buildpack_none.hcl", []wantDiag{{"Invalid buildpack list", 2, `buildpack = "none" deploys the tree as it is`}}},
 		{"syntax error", "syntax_error.hcl", []wantDiag{
 			{"Invalid multi-line string", 2, ""},
 			{"Unterminated template string", 2, ""},

@@ -8,7 +8,9 @@ import (
 	"unicode"
 )
 
-// App kinds Starter detects.
+// App kinds a starter is written for: the built-in buildpacks' names
+// (plat init asks buildpacks.DetectBuiltin, the detection plat push uses)
+// or generic when none applies.
 const (
 	KindPython   = "python"
 	KindGo       = "go"
@@ -18,54 +20,23 @@ const (
 	KindGeneric  = "generic"
 )
 
-// Starter returns a commented starter plat.hcl for the app in dir and the
-// kind of app it detected: python (requirements.txt, pyproject.toml, or
-// *.py next to a Procfile), go (go.mod), node (package.json), static
-// (index.html), procfile (a Procfile alone) or generic. The file declares
-// a `local` environment of two hosts and shows an ssh one in comments;
-// it loads without diagnostics.
-func Starter(dir string) (content []byte, kind string, err error) {
+// Starter returns a commented starter plat.hcl for the app in dir, of the
+// given kind (a built-in buildpack's name, or KindGeneric). The file
+// declares a `local` environment of two hosts and shows an ssh one in
+// comments; it loads without diagnostics.
+func Starter(dir, kind string) ([]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, "", fmt.Errorf("resolve %s: %w", dir, err)
+		return nil, fmt.Errorf("resolve %s: %w", dir, err)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return nil, "", fmt.Errorf("inspect app directory: %w", err)
+		return nil, fmt.Errorf("inspect app directory: %w", err)
 	}
 	if !fi.IsDir() {
-		return nil, "", fmt.Errorf("inspect app directory: %s is not a directory", abs)
+		return nil, fmt.Errorf("inspect app directory: %s is not a directory", abs)
 	}
-	kind, err = detectKind(abs)
-	if err != nil {
-		return nil, "", err
-	}
-	return []byte(starterText(appName(abs), kind)), kind, nil
-}
-
-func detectKind(dir string) (string, error) {
-	has := func(name string) bool {
-		_, err := os.Stat(filepath.Join(dir, name))
-		return err == nil
-	}
-	py, err := filepath.Glob(filepath.Join(dir, "*.py"))
-	if err != nil {
-		return "", fmt.Errorf("look for python files: %w", err)
-	}
-	procfile := has("Procfile")
-	switch {
-	case has("requirements.txt") || has("pyproject.toml") || (len(py) > 0 && procfile):
-		return KindPython, nil
-	case has("go.mod"):
-		return KindGo, nil
-	case has("package.json"):
-		return KindNode, nil
-	case has("index.html"):
-		return KindStatic, nil
-	case procfile:
-		return KindProcfile, nil
-	}
-	return KindGeneric, nil
+	return []byte(starterText(appName(abs), kind)), nil
 }
 
 // appName turns the directory name into an app name: lower case letters,
@@ -106,9 +77,10 @@ func starterText(name, kind string) string {
 	p("\n")
 	switch kind {
 	case KindGeneric:
-		p("  # No known kind of app was found here; plat detects the buildpack at\n")
-		p("  # build time. Name it to be explicit, or list several:\n")
-		p("  # buildpack = [\"static\"]\n")
+		p("  # No buildpack applies to this directory yet (plat push would fail).\n")
+		p("  # Add a Procfile (`web: command`) and deploy the tree as it is:\n")
+		p("  # buildpack = \"none\"\n")
+		p("  # or name a buildpack: a built-in, a path or a git URL.\n")
 	case KindProcfile:
 		p("  # Detected: a Procfile. Its processes run on every host; name a\n")
 		p("  # buildpack to build the app first:\n")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plat-sh/plat/buildpacks"
 	"github.com/plat-sh/plat/environments"
 	"github.com/plat-sh/plat/platform/ui"
 )
@@ -20,7 +21,8 @@ func newInitCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a commented starter plat.hcl for the app in this directory",
-		Long: `init detects the kind of app in the directory (python, go, node, static
+		Long: `init detects the kind of app in the directory with the same detection
+plat push uses when plat.hcl names no buildpack (go, python, node, static
 site, or anything with a Procfile) and writes a commented plat.hcl with a
 local environment of two hosts and an example ssh environment.`,
 		Example: `  plat init
@@ -44,7 +46,11 @@ func runInit(a *app, opts initOptions) error {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	content, kind, err := environments.Starter(dir)
+	kind, err := initKind(dir)
+	if err != nil {
+		return err
+	}
+	content, err := environments.Starter(dir, kind)
 	if err != nil {
 		return err
 	}
@@ -54,6 +60,20 @@ func runInit(a *app, opts initOptions) error {
 	if a.json {
 		return a.printJSON(initDoc{SchemaVersion: ui.SchemaVersion, Path: path, Kind: kind})
 	}
-	fmt.Fprintf(a.stdout, "Wrote %s for a %s app.\nNext: plat validate && plat push local\n", path, kind)
+	fmt.Fprintf(a.stdout, "Wrote %s for a %s app.\n", path, kind)
+	if kind == environments.KindGeneric {
+		fmt.Fprintf(a.stdout, "No buildpack applies here: add a Procfile and set buildpack = \"none\" to deploy the tree as it is, or name a buildpack.\n")
+	}
+	fmt.Fprintf(a.stdout, "Next: plat validate && plat push local\n")
 	return nil
+}
+
+// initKind is the buildpack plat push would detect for dir (the same
+// function), or generic when none applies.
+func initKind(dir string) (string, error) {
+	name, err := buildpacks.DetectBuiltin(dir)
+	if errors.Is(err, buildpacks.ErrNothingDetected) {
+		return environments.KindGeneric, nil
+	}
+	return name, err
 }

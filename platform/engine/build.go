@@ -28,6 +28,14 @@ type source struct {
 	Ref    string
 	Author string
 	Dirty  bool
+	// Untracked lists the files of the working tree git does not track
+	// and does not ignore: a release of the commit leaves them out.
+	Untracked []untrackedFile
+}
+
+type untrackedFile struct {
+	path string // relative to the project directory, slash-separated
+	size int64
 }
 
 // vcsDirs are stripped from every release, as dirs AND as files (a
@@ -95,6 +103,7 @@ func (e *Engine) fetch(ctx context.Context, work, ref, env string) (*source, err
 			if st, _ := git(ctx, repo, "status", "--porcelain", "--untracked-files=no"); strings.TrimSpace(st) != "" {
 				src.Dirty = true
 			}
+			src.Untracked = untrackedFiles(ctx, e.Project.Dir)
 		}
 	}
 	sha, err := git(ctx, repo, "rev-parse", "--verify", ref+"^{commit}")
@@ -135,6 +144,54 @@ func (e *Engine) fetch(ctx context.Context, work, ref, env string) (*source, err
 		return nil, fmt.Errorf("app directory %s is not in commit %s", src.Dir, short(src.SHA))
 	}
 	return src, nil
+}
+
+// untrackedFiles lists the files under dir that git neither tracks nor
+// ignores (ls-files --others --exclude-standard), biggest first. It is a
+// warning's input: a failure lists nothing.
+func untrackedFiles(ctx context.Context, dir string) []untrackedFile {
+	out, err := git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil
+	}
+	var files []untrackedFile
+	for _, p := range strings.Split(out, "\x00") {
+		if p == "" || stateOrVCS(p) {
+			continue
+		}
+		f := untrackedFile{path: p}
+		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			f.size = fi.Size()
+		}
+		files = append(files, f)
+	}
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].size != files[j].size {
+			return files[i].size > files[j].size
+		}
+		return files[i].path < files[j].path
+	})
+	return files
+}
+
+// untrackedWarning is one line naming how many files the release leaves
+// out and the biggest few.
+func untrackedWarning(files []untrackedFile) string {
+	const shown = 3
+	var names []string
+	for _, f := range files[:min(shown, len(files))] {
+		names = append(names, fmt.Sprintf("%s (%s)", f.path, humanBytes(f.size)))
+	}
+	more := ""
+	if len(files) > shown {
+		more = fmt.Sprintf(" and %d more", len(files)-shown)
+	}
+	noun := "files are"
+	if len(files) == 1 {
+		noun = "file is"
+	}
+	return fmt.Sprintf("warning: %d untracked %s not in the release (git add or .gitignore them): %s%s",
+		len(files), noun, strings.Join(names, ", "), more)
 }
 
 // fetchSubmodules extracts the submodule commits recorded in sha, from

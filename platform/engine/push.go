@@ -237,6 +237,9 @@ func (p *push) build(ctx context.Context, work string) error {
 	if src.Dirty {
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "the working tree has uncommitted changes; plat deploys the commit " + short(src.SHA)})
 	}
+	if len(src.Untracked) > 0 {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: untrackedWarning(src.Untracked)})
+	}
 	if err := stripVCS(src.Dir); err != nil {
 		return err
 	}

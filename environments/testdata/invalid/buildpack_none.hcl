@@ -1,0 +1,8 @@
+app "site" {
+  buildpack = ["none", "static"]
+}
+
+environment "local" {
+  provider "local" {}
+  cluster "web" { count = 1 }
+}
