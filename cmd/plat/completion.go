@@ -22,29 +22,31 @@ const (
 	argRelease                // a release of the environment in args[0], from the local store
 	argTask                   // a task of the app
 	argLockOp                 // plat lock's status or break
+	argHost                   // a host of the environment in args[0]
 )
 
 // completedArgs says, per command path, what each positional argument is.
 // Commands not listed take no argument plat can complete.
 var completedArgs = map[string][]argKind{
-	"plat push":     {argEnv},
-	"plat rollback": {argEnv, argRelease},
-	"plat releases": {argEnv},
-	"plat diff":     {argEnv, argRelease, argRelease},
-	"plat status":   {argEnv},
-	"plat lock":     {argEnv, argLockOp},
-	"plat up":       {argEnv},
-	"plat down":     {argEnv},
-	"plat exec":     {argEnv},
-	"plat console":  {argEnv},
-	"plat ps":       {argEnv},
-	"plat start":    {argEnv},
-	"plat stop":     {argEnv},
-	"plat restart":  {argEnv},
-	"plat run":      {argEnv, argTask},
-	"plat logs":     {argEnv},
-	"plat env show": {argEnv},
-	"plat env diff": {argEnv, argEnv},
+	"plat push":       {argEnv},
+	"plat rollback":   {argEnv, argRelease},
+	"plat releases":   {argEnv},
+	"plat diff":       {argEnv, argRelease, argRelease},
+	"plat status":     {argEnv},
+	"plat lock":       {argEnv, argLockOp},
+	"plat up":         {argEnv},
+	"plat down":       {argEnv},
+	"plat exec":       {argEnv},
+	"plat console":    {argEnv},
+	"plat ps":         {argEnv},
+	"plat start":      {argEnv},
+	"plat stop":       {argEnv},
+	"plat restart":    {argEnv},
+	"plat run":        {argEnv, argTask},
+	"plat logs":       {argEnv},
+	"plat env show":   {argEnv},
+	"plat env diff":   {argEnv, argEnv},
+	"plat ssh-config": {argEnv, argHost},
 }
 
 // registerCompletions gives every command in completedArgs its
@@ -98,6 +100,12 @@ func (a *app) completeArgs(kinds []argKind) cobra.CompletionFunc {
 			}
 		case argRelease:
 			out = releaseCompletions(p, args[0])
+		case argHost:
+			if env := p.Environment(args[0]); env != nil {
+				for _, h := range env.Hosts() {
+					out = append(out, cobra.CompletionWithDesc(h.Name, "cluster "+h.Cluster))
+				}
+			}
 		}
 		return filterPrefix(out, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}

@@ -107,6 +107,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"diff", "local", "r2", ""}, []string{"r2", "r1"}},
 		{[]string{"rollback", "prod", ""}, nil}, // no release of prod recorded here
 		{[]string{"lock", "prod", ""}, []string{"status", "break"}},
+		{[]string{"ssh-config", "prod", "j"}, []string{"jobs1.example.org"}},
 		{[]string{"exec", "prod", "--host", ""}, []string{"web1.example.org", "web2.example.org", "web3.example.org", "jobs1.example.org"}},
 		{[]string{"logs", "prod", "--host", "web1.example.org,web"}, []string{"web1.example.org,web1.example.org", "web1.example.org,web2.example.org", "web1.example.org,web3.example.org"}},
 		{[]string{"ps", "local", "--host", ""}, []string{"web1", "web2"}},
