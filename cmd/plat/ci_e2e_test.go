@@ -154,7 +154,7 @@ func TestCIRecipes(t *testing.T) {
 	}
 	// A failing push fails the job although jq, last in the pipe, succeeds.
 	for _, name := range ciRecipes {
-		if code, out, errOut = run(name, "prdo"); code != 2 || !strings.Contains(errOut, `did you mean "prod"?`) {
+		if code, out, errOut = run(name, "prdo"); code != 2 || !strings.Contains(out, "ERROR ") || !strings.Contains(out+errOut, `did you mean "prod"?`) {
 			t.Errorf("%s with an unknown environment: exit %d (want 2)\n%s%s", name, code, out, errOut)
 		}
 	}
