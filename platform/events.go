@@ -27,9 +27,15 @@ type Event struct {
 	// Status is "ok", "failed", "skipped" on step_end.
 	Status string `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
-	// Bytes and Files report upload progress.
-	Bytes int64 `json:"bytes,omitempty"`
-	Files int   `json:"files,omitempty"`
+	// Bytes, TotalBytes, WireBytes and Files report upload progress on
+	// EventProgress: Bytes of the TotalBytes of file content the host
+	// receives (its upload plan's size, uncompressed, as the step's
+	// message counts it) have reached it; WireBytes is the compressed
+	// stream sent so far; Files is the number of files being sent.
+	Bytes      int64 `json:"bytes,omitempty"`
+	TotalBytes int64 `json:"total_bytes,omitempty"`
+	WireBytes  int64 `json:"wire_bytes,omitempty"`
+	Files      int   `json:"files,omitempty"`
 	// Rows is the summary table on EventSummary.
 	Rows []SummaryRow `json:"rows,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,27 @@ type streamFile struct {
 	size int64 // bytes written so far
 	done bool
 	err  error // the writer's error
+	// content counts the file content (uncompressed) put into the
+	// stream; marks map stream offsets to it, so a reader's offset tells
+	// how much of the plan's content has reached its host.
+	content atomic.Int64
+	marks   []streamMark
+}
+
+// streamMark says that the first wire bytes of the stream carry at least
+// content bytes of file content.
+type streamMark struct{ wire, content int64 }
+
+// contentAt returns the file content carried by the first off bytes of
+// the stream.
+func (sf *streamFile) contentAt(off int64) int64 {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	i := sort.Search(len(sf.marks), func(i int) bool { return sf.marks[i].wire > off })
+	if i == 0 {
+		return 0
+	}
+	return sf.marks[i-1].content
 }
 
 // grew records n more bytes written (and the end of the stream, or the
@@ -54,6 +76,9 @@ type streamFile struct {
 func (sf *streamFile) grew(n int64, done bool, err error) {
 	sf.mu.Lock()
 	sf.size += n
+	if c := sf.content.Load(); len(sf.marks) == 0 || sf.marks[len(sf.marks)-1].content < c {
+		sf.marks = append(sf.marks, streamMark{sf.size, c})
+	}
 	sf.done = sf.done || done
 	if err != nil && sf.err == nil {
 		sf.err = err
@@ -67,16 +92,6 @@ func (sf *streamFile) failed() error {
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
 	return sf.err
-}
-
-// total returns the final size, or -1 while the stream is being written.
-func (sf *streamFile) total() int64 {
-	sf.mu.Lock()
-	defer sf.mu.Unlock()
-	if !sf.done {
-		return -1
-	}
-	return sf.size
 }
 
 // streamReader reads a streamFile from the start, waiting for the writer
@@ -202,7 +217,7 @@ func (u *uploader) send(ctx context.Context, t *platform.Target, plan *release.P
 	defer f.Close()
 	digest := sha256.Sum256(u.man.Listing())
 	cmd = hostcmd.Finish(t.DeployTo, u.rel.ID, plan.Base, hex.EncodeToString(digest[:]), linkArgs)
-	cmd.Stdin = u.progress(ctx, t.Name, &streamReader{sf: sf, f: f}, sf.total, len(plan.Send))
+	cmd.Stdin = u.progress(t.Name, &streamReader{sf: sf, f: f}, sf, plan)
 	if _, err := run(ctx, t, cmd); err != nil {
 		if serr := sf.failed(); serr != nil {
 			return serr
@@ -242,7 +257,7 @@ func (u *uploader) stream(plan *release.Plan, deltaBase *release.Manifest) (*str
 	u.writers.Add(1)
 	go func() {
 		defer u.writers.Done()
-		err := release.WriteStream(&fileWriter{f: f, sf: sf}, u.e.store(), plan, extras, gzip.BestSpeed)
+		err := release.WriteStreamCounted(&fileWriter{f: f, sf: sf}, u.e.store(), plan, extras, gzip.BestSpeed, &sf.content)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -321,15 +336,15 @@ func manifestDelta(old, new *release.Manifest) (drop, add []byte) {
 	return drop, add
 }
 
-// progress reports bytes sent as EventProgress, at most every 200ms; total
-// is -1 while the stream is still being written.
-func (u *uploader) progress(ctx context.Context, host string, r io.Reader, total func() int64, files int) io.Reader {
-	return &progressReader{r: r, fn: func(n int64, final bool) {
-		msg := humanBytes(n)
-		if t := total(); t >= 0 {
-			msg += "/" + humanBytes(t)
-		}
-		u.e.emit(platform.Event{Type: platform.EventProgress, Host: host, Step: "upload " + u.rel.ID, Bytes: n, Files: files, Message: msg})
+// progress reports, at most every 200ms, how much of the plan's file
+// content has reached the host (the compressed bytes it has read, mapped
+// through the stream's marks) as EventProgress.
+func (u *uploader) progress(host string, r io.Reader, sf *streamFile, plan *release.Plan) io.Reader {
+	return &progressReader{r: r, fn: func(wire int64, final bool) {
+		n := sf.contentAt(wire)
+		u.e.emit(platform.Event{Type: platform.EventProgress, Host: host, Step: "upload " + u.rel.ID,
+			Bytes: n, TotalBytes: plan.SendBytes, WireBytes: wire, Files: len(plan.Send),
+			Message: humanBytes(n) + "/" + humanBytes(plan.SendBytes)})
 	}}
 }
 

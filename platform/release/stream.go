@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -125,7 +126,15 @@ type Extra struct {
 // store and checked against its hash), symlinks, and the metadata files
 // under .plat/. Times are fixed so the same plan always gives the same
 // bytes.
-func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) (err error) {
+func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) error {
+	return WriteStreamCounted(w, st, p, extras, level, nil)
+}
+
+// WriteStreamCounted is WriteStream that adds to content, as it goes, the
+// bytes of file content written into the stream (before compression): at
+// the end it holds p.SendBytes. An upload's progress compares it with
+// the compressed bytes the host has read.
+func WriteStreamCounted(w io.Writer, st *Store, p *Plan, extras []Extra, level int, content *atomic.Int64) (err error) {
 	gz, err := gzip.NewWriterLevel(w, level)
 	if err != nil {
 		return err
@@ -168,7 +177,11 @@ func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) (er
 		// the manifest, instead of by every host after extraction (the
 		// transport and gzip's CRC protect it on the way).
 		h := sha256.New()
-		_, err = io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, e.Size), buf)
+		var dst io.Writer = io.MultiWriter(tw, h)
+		if content != nil {
+			dst = io.MultiWriter(tw, h, counter{content})
+		}
+		_, err = io.CopyBuffer(dst, io.LimitReader(f, e.Size), buf)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", e.Path, err)
@@ -196,4 +209,12 @@ func WriteStream(w io.Writer, st *Store, p *Plan, extras []Extra, level int) (er
 		return err
 	}
 	return gz.Close()
+}
+
+// counter adds the length of each write to n.
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(b []byte) (int, error) {
+	c.n.Add(int64(len(b)))
+	return len(b), nil
 }

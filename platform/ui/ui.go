@@ -24,6 +24,7 @@ type Lines struct {
 	mu    sync.Mutex
 	W     io.Writer
 	Color bool
+	steps map[string]*plainStep // running steps, for progress lines (plain.go)
 }
 
 const (
@@ -45,7 +46,7 @@ func (l *Lines) paint(code, s string) string {
 func (l *Lines) Event(e platform.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprint(l.W, l.format(e))
+	fmt.Fprint(l.W, l.progressLine(e)+l.format(e))
 }
 
 func (l *Lines) format(e platform.Event) string {

@@ -68,22 +68,3 @@ func TestJSONIsOneEventPerLine(t *testing.T) {
 		t.Errorf("result and error lines: %q", tail)
 	}
 }
-
-func TestLiveShowsStepsAndProgressThenClears(t *testing.T) {
-	var b bytes.Buffer
-	l := NewLive(&b, false)
-	evs := script()
-	l.Event(evs[0])
-	if !strings.Contains(b.String(), "web1") || !strings.Contains(b.String(), "upload r42") || !strings.Contains(b.String(), "elapsed") {
-		t.Fatalf("live view after a step start:\n%q", b.String())
-	}
-	l.last = time.Time{} // let the progress redraw
-	l.Event(evs[1])
-	if !strings.Contains(b.String(), "1 KiB/212 KiB, 17 files") {
-		t.Errorf("progress not shown:\n%q", b.String())
-	}
-	l.Event(evs[2])
-	if !strings.Contains(b.String(), "[web1] finished: upload r42 (0.414s)") || !strings.Contains(b.String(), "\x1b[") {
-		t.Errorf("finished line / redraw missing:\n%q", b.String())
-	}
-}
