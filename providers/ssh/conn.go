@@ -138,7 +138,7 @@ func dialEndpoint(ctx context.Context, e *endpoint, via *ssh.Client, sock string
 	switch {
 	case via == nil && e.proxyCommand != "":
 		var pc *proxyConn
-		pc, err = startProxyCommand(e.proxyCommandLine())
+		pc, err = startProxyCommand(e.proxyCommandLine(), e.addr())
 		if pc != nil {
 			nc = pc
 		}

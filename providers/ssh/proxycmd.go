@@ -19,6 +19,7 @@ type proxyConn struct {
 	r, w   *os.File
 	stderr *tailBuffer
 	line   string
+	remote string // the server's host:port, for known_hosts
 
 	once    sync.Once
 	exited  chan struct{} // closed when the command ended
@@ -26,8 +27,8 @@ type proxyConn struct {
 }
 
 // startProxyCommand runs line with sh -c, its stdin and stdout being the
-// connection to the SSH server.
-func startProxyCommand(line string) (*proxyConn, error) {
+// connection to the SSH server at remote (host:port).
+func startProxyCommand(line, remote string) (*proxyConn, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -38,7 +39,7 @@ func startProxyCommand(line string) (*proxyConn, error) {
 		inW.Close()
 		return nil, err
 	}
-	p := &proxyConn{r: outR, w: inW, stderr: &tailBuffer{max: 2048}, line: line, exited: make(chan struct{})}
+	p := &proxyConn{r: outR, w: inW, stderr: &tailBuffer{max: 2048}, line: line, remote: remote, exited: make(chan struct{})}
 	p.cmd = exec.Command("/bin/sh", "-c", line)
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -97,8 +98,11 @@ type proxyAddr string
 func (a proxyAddr) Network() string { return "proxycommand" }
 func (a proxyAddr) String() string  { return string(a) }
 
-func (p *proxyConn) LocalAddr() net.Addr  { return proxyAddr("ProxyCommand") }
-func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr(p.line) }
+func (p *proxyConn) LocalAddr() net.Addr { return proxyAddr("ProxyCommand") }
+
+// RemoteAddr is the server's host:port, which known_hosts checking parses
+// (the command line, say "nc %h %p", is no address).
+func (p *proxyConn) RemoteAddr() net.Addr { return proxyAddr(p.remote) }
 
 func (p *proxyConn) SetDeadline(t time.Time) error {
 	p.r.SetDeadline(t)

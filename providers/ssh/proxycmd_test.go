@@ -45,12 +45,27 @@ func TestProxyCommand(t *testing.T) {
   UserKnownHostsFile %s
   ProxyCommand echo "%%r %%n %%h %%p %%%%" > %s; exec ssh -F %s -W %%h:%%p %s
 
+# The usual "nc %%h %%p" shape: host and port as two words, no colon.
+Host spaced
+  HostName %s
+  Port %d
+  User root
+  IdentityFile %s
+  UserKnownHostsFile %s
+  ProxyCommand exec sh %s %%h %%p
+
 Host broken
   HostName %s
   Port %d
   ProxyCommand echo proxy refused >&2; exit 3
-`, target.Addr, target.Port, f.KeyFile, f.KnownHosts, marker, f.SSHConfig, jump.Name, target.Addr, target.Port)
+`, target.Addr, target.Port, f.KeyFile, f.KnownHosts, marker, f.SSHConfig, jump.Name,
+		target.Addr, target.Port, f.KeyFile, f.KnownHosts, filepath.Join(dir, "nc.sh"),
+		target.Addr, target.Port)
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nc := fmt.Sprintf("exec ssh -F %s -W \"$1:$2\" %s\n", f.SSHConfig, jump.Name)
+	if err := os.WriteFile(filepath.Join(dir, "nc.sh"), []byte(nc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := dial(t, HostSpec{Alias: "target", ConfigFile: cfg, AgentSocket: "none"})
@@ -75,6 +90,14 @@ Host broken
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// known_hosts is checked against the server's address, whatever the
+	// shape of the command line.
+	c = dial(t, HostSpec{Alias: "spaced", ConfigFile: cfg, AgentSocket: "none"})
+	if got := output(t, c, "sh", "-c", "echo $SSH_CONNECTION"); !strings.Contains(got, " "+target.Addr+" ") {
+		t.Fatalf("through nc.sh: SSH_CONNECTION = %q, want the target's sshd", got)
+	}
+	c.Close()
 
 	start := time.Now()
 	_, err = Dial(t.Context(), HostSpec{Alias: "broken", ConfigFile: cfg, AgentSocket: "none", IdentityFiles: []string{f.KeyFile}, KnownHostsFile: f.KnownHosts, ConnectTimeout: 5 * time.Second})
