@@ -208,9 +208,7 @@ func (l *Live) draw(above string) {
 	for _, w := range l.drawn {
 		rows += max(1, (w+cols-1)/cols)
 	}
-	if rows > 0 {
-		fmt.Fprintf(&b, "\r\x1b[%dA\x1b[J", rows)
-	}
+	eraseUp(&b, rows)
 	b.WriteString(above)
 	now := l.now()
 	l.last = now
@@ -221,6 +219,27 @@ func (l *Live) draw(above string) {
 		l.drawn = append(l.drawn, runewidth.StringWidth(line))
 	}
 	io.WriteString(l.w, b.String())
+}
+
+// eraseUp erases the rows rows above the cursor, leaving it at the start
+// of the top one. Row by row: erasing from there to the end of the screen
+// would, when the block is at the top of the screen, clear the whole
+// screen, which tmux (scroll-on-clear) and others push into the
+// scrollback.
+func eraseUp(b *strings.Builder, rows int) {
+	if rows <= 0 {
+		return
+	}
+	fmt.Fprintf(b, "\r\x1b[%dA", rows)
+	for i := 0; i < rows; i++ {
+		b.WriteString("\x1b[2K")
+		if i < rows-1 {
+			b.WriteString("\x1b[B")
+		}
+	}
+	if rows > 1 {
+		fmt.Fprintf(b, "\x1b[%dA", rows-1)
+	}
 }
 
 // block returns the lines of the running steps and the elapsed time, none

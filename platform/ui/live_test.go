@@ -67,11 +67,11 @@ func (tl *testLive) screen(t *testing.T) []string {
 	return replay(t, tl.out.String(), tl.cols)
 }
 
-var csi = regexp.MustCompile(`^\x1b\[(\d*)([AJ])`)
+var csi = regexp.MustCompile(`^\x1b\[(\d*)([ABK])`)
 
 // replay is a tiny terminal: printable text (wrapping at cols), \n, \r,
-// cursor up (CSI n A) and erase below (CSI J), the only controls the
-// live view writes.
+// cursor up and down (CSI n A, CSI n B) and erase line (CSI 2 K), the
+// only controls the live view writes.
 func replay(t *testing.T, s string, cols int) []string {
 	t.Helper()
 	var rows [][]rune
@@ -87,12 +87,17 @@ func replay(t *testing.T, s string, cols int) []string {
 			if m[1] != "" {
 				fmt.Sscan(m[1], &n)
 			}
-			if m[2] == "A" {
+			switch m[2] {
+			case "A":
 				r = max(0, r-n)
-			} else {
+			case "B":
+				r += n
+			case "K":
+				if n != 2 {
+					t.Fatalf("erase line mode %d", n)
+				}
 				ensure()
-				rows[r] = rows[r][:min(c, len(rows[r]))]
-				rows = rows[:r+1]
+				rows[r] = nil
 			}
 			s = s[len(m[0]):]
 			continue

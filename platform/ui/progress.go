@@ -94,11 +94,11 @@ func (tr *transfer) fields() (pct, amount, rate, eta string) {
 
 var units = []string{"B", "KiB", "MiB", "GiB", "TiB"}
 
-// scale picks the unit for n: the largest that keeps the value at 1 or
-// more.
+// scale picks the unit for n: the smallest that keeps the value below
+// 1000, so "%5.1f" never widens (1000 KiB is shown as 1.0 MiB).
 func scale(n float64) (float64, string) {
 	u := 0
-	for n >= 1024 && u < len(units)-1 {
+	for n >= 1000 && u < len(units)-1 {
 		n /= 1024
 		u++
 	}
