@@ -3,8 +3,10 @@ package ui
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -382,5 +384,26 @@ func TestPlainPrintsProgressOfLongStepsOnly(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "\x1b") {
 		t.Error("plain output has escape sequences")
+	}
+}
+
+// A resize redraws at once at the new width, without waiting for a tick.
+func TestLiveRedrawsOnResize(t *testing.T) {
+	tl := newTestLive(200)
+	resized := make(chan os.Signal)
+	tl.Live.resize = func() (<-chan os.Signal, func()) { return resized, func() {} }
+	tl.Event(start("web1", "upload r42", "17 files, 27.0 MiB", 0))
+	if got := tl.screen(t); got[0] != "  web1  upload r42 (17 files, 27.0 MiB)    0.0s" {
+		t.Fatalf("at 200 columns: %q", got[0])
+	}
+	tl.cols = 30
+	select {
+	case resized <- syscall.SIGWINCH:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the redraw loop does not watch resizes")
+	}
+	<-tl.done
+	if got := tl.screen(t); got[0] != "  web1  upload r42    0.0s" {
+		t.Errorf("after the resize to 30 columns: %q", got[0])
 	}
 }
