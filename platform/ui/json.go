@@ -34,6 +34,8 @@ type JSONEvent struct {
 	Error           string           `json:"error,omitempty"`
 	DurationSeconds float64          `json:"duration_seconds,omitempty"`
 	Bytes           int64            `json:"bytes,omitempty"`
+	TotalBytes      int64            `json:"total_bytes,omitempty"`
+	WireBytes       int64            `json:"wire_bytes,omitempty"`
 	Files           int              `json:"files,omitempty"`
 	Rows            []JSONSummaryRow `json:"rows,omitempty"`
 	ExitCode        int              `json:"exit_code,omitempty"`
@@ -54,7 +56,7 @@ func NewJSONEvent(e platform.Event) JSONEvent {
 	j := JSONEvent{
 		SchemaVersion: SchemaVersion, Time: e.Time, Type: string(e.Type), Host: e.Host, Step: e.Step,
 		Message: e.Message, Status: e.Status, Error: e.Error, DurationSeconds: e.Duration.Seconds(),
-		Bytes: e.Bytes, Files: e.Files,
+		Bytes: e.Bytes, TotalBytes: e.TotalBytes, WireBytes: e.WireBytes, Files: e.Files,
 	}
 	if e.Type == platform.EventSummary {
 		j.Rows = SummaryRows(e.Rows)

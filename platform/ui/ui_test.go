@@ -13,7 +13,7 @@ import (
 func script() []platform.Event {
 	return []platform.Event{
 		{Type: platform.EventStepStart, Host: "web1", Step: "upload r42", Message: "17 files changed, 212 KiB"},
-		{Type: platform.EventProgress, Host: "web1", Step: "upload r42", Bytes: 1024, Files: 17, Message: "1 KiB/212 KiB"},
+		{Type: platform.EventProgress, Host: "web1", Step: "upload r42", Bytes: 1024, TotalBytes: 212 << 10, WireBytes: 600, Files: 17, Message: "1 KiB/212 KiB"},
 		{Type: platform.EventStepEnd, Host: "web1", Step: "upload r42", Duration: 414 * time.Millisecond, Status: "ok"},
 		{Type: platform.EventStepEnd, Host: "web2", Step: "health", Duration: 1500 * time.Millisecond, Status: "failed", Error: "status 503\nmore"},
 		{Type: platform.EventSummary, Rows: []platform.SummaryRow{{Host: "web1", Release: "r42", Duration: 1706 * time.Millisecond, Status: "ok"}}},
@@ -49,7 +49,7 @@ func TestJSONIsOneEventPerLine(t *testing.T) {
 		t.Fatalf("%d lines for %d events", len(lines), len(script()))
 	}
 	var e JSONEvent
-	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Bytes != 1024 || e.Files != 17 || e.SchemaVersion != SchemaVersion {
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Bytes != 1024 || e.TotalBytes != 212<<10 || e.WireBytes != 600 || e.Files != 17 || e.SchemaVersion != SchemaVersion {
 		t.Errorf("progress event: %v %+v", err, e)
 	}
 	var end JSONEvent
