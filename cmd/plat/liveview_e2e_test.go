@@ -79,6 +79,9 @@ type tmux struct {
 func newTmux(t *testing.T, cols, rows int, command string) *tmux {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tmux is not installed; CI installs it (.ci/run)")
+		}
 		t.Skip("tmux is not installed (apt-get install tmux)")
 	}
 	tm := &tmux{t: t, socket: fmt.Sprintf("plat-liveview-%d-%d", os.Getpid(), time.Now().UnixNano())}
