@@ -114,8 +114,8 @@ func uploadMessages(evs []platform.Event) map[string]string {
 func sentBytes(evs []platform.Event) map[string]int64 {
 	m := map[string]int64{}
 	for _, e := range evs {
-		if e.Type == platform.EventProgress && e.Bytes > m[e.Host] {
-			m[e.Host] = e.Bytes
+		if e.Type == platform.EventProgress && e.WireBytes > m[e.Host] {
+			m[e.Host] = e.WireBytes
 		}
 	}
 	return m
