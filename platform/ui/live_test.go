@@ -407,3 +407,53 @@ func TestLiveRedrawsOnResize(t *testing.T) {
 		t.Errorf("after the resize to 30 columns: %q", got[0])
 	}
 }
+
+// A long step without progress events of its own gets a "still running"
+// line every plainEvery in plain output; an upload that reports progress
+// does not get one beside its progress lines.
+func TestPlainSaysStillRunning(t *testing.T) {
+	var b bytes.Buffer
+	ticks := make(chan time.Time)
+	stopped := make(chan struct{})
+	l := &Lines{W: &b, ticker: func() (<-chan time.Time, func()) {
+		return ticks, func() { close(stopped) }
+	}}
+	// The channel is unbuffered, so a tick is taken once the loop has
+	// finished the one before: the second send waits for the first beat,
+	// which printed what it had to (the same instant prints nothing more).
+	tick := func(at time.Duration) { ticks <- t0.Add(at); ticks <- t0.Add(at) }
+	l.Event(start("web1", "build", "python", 0))
+	l.Event(start("web2", "upload r42", "17 files, 27.0 MiB", 0))
+	tick(3 * time.Second) // too early for either
+	l.Event(upload("web2", 4900*time.Millisecond, 1<<20, 27<<20))
+	tick(5 * time.Second)
+	tick(7 * time.Second) // web1 printed at 5 s: quiet until 10 s
+	tick(10 * time.Second)
+	l.Event(platform.Event{Type: platform.EventStepEnd, Time: t0.Add(11 * time.Second), Host: "web1", Step: "build", Status: "ok", Duration: 11 * time.Second})
+	l.Event(platform.Event{Type: platform.EventStepEnd, Time: t0.Add(11 * time.Second), Host: "web2", Step: "upload r42", Status: "ok", Duration: 11 * time.Second})
+	// The loop ends at its first tick with no step running (which may be
+	// the second send of the last tick).
+	for done := false; !done; {
+		select {
+		case ticks <- t0.Add(12 * time.Second):
+		case <-stopped:
+			done = true
+		case <-time.After(10 * time.Second):
+			t.Fatal("the heartbeat loop goes on with no step running")
+		}
+	}
+	want := `[web1] running: build (python)
+[web2] running: upload r42 (17 files, 27.0 MiB)
+[web1] build: still running (5.0s)
+[web1] build: still running (10.0s)
+[web2] upload r42: still running (10.0s)
+[web1] finished: build (11.000s)
+[web2] finished: upload r42 (11.000s)
+`
+	l.mu.Lock()
+	got := b.String()
+	l.mu.Unlock()
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

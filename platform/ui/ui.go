@@ -25,6 +25,11 @@ type Lines struct {
 	W     io.Writer
 	Color bool
 	steps map[string]*plainStep // running steps, for progress lines (plain.go)
+
+	// ticker drives the "still running" lines (plain.go); nil means a
+	// real ticker every plainEvery.
+	ticker  func() (<-chan time.Time, func())
+	ticking bool
 }
 
 const (
