@@ -79,6 +79,17 @@ func newHostState(hs hostcmd.HostState) *hostState {
 		}
 	}
 	st.Releases = rels
+	for _, name := range sortedKeys(hs.Links) {
+		st.found = append(st.found, fmt.Sprintf("releases/%s is a symbolic link to %q, not a release plat made: ignored (never switched to, written through or pruned)", name, hs.Links[name]))
+		if name == st.Current {
+			st.found = append(st.found, fmt.Sprintf("current points to releases/%s, a symbolic link: ignored, the next switch replaces it", name))
+			st.Current, st.Manifest, st.ManifestSHA256 = "", "", ""
+		}
+	}
+	if st.Current != "" && !st.has(st.Current) {
+		st.found = append(st.found, fmt.Sprintf("current points to releases/%s, which does not exist: ignored, the next switch replaces it", st.Current))
+		st.Current, st.Manifest, st.ManifestSHA256 = "", "", ""
+	}
 	var bad int
 	st.history, bad = parseHistory(st.History)
 	if bad > 0 {
@@ -127,10 +138,11 @@ func readStateFrom(ctx context.Context, t *platform.Target, known func(id, hash 
 	return st, nil
 }
 
-// reportFound says what plat found on the host and ignored.
+// reportFound says what plat found on the host and ignored, naming the
+// file under deploy_to.
 func (e *Engine) reportFound(t *platform.Target, st *hostState) {
 	for _, f := range st.found {
-		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "found on the host: " + f})
+		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "found on the host in " + t.DeployTo + ": " + f})
 	}
 }
 

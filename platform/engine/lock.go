@@ -124,10 +124,14 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 			if len(lines) == 2 {
 				rest = lines[1]
 			}
-			return &LockHeldError{Env: env.Name, Host: t.Name, Info: decodeLock(hostcmd.ParseKV(rest))}
+			info := decodeLock(hostcmd.ParseKV(rest))
+			return &LockHeldError{Env: env.Name, Host: t.Name, DeployTo: t.DeployTo, Info: info, Unreadable: info.Expires.IsZero()}
 		}
 		if err != nil {
 			return &HostError{Host: t.Name, Step: "lock", Err: err}
+		}
+		if strings.HasPrefix(out, "acquired unreadable") {
+			e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: fmt.Sprintf("took over a lock whose %s/.plat/lock/info was unreadable (not written by plat, or cut short) and unchanged for longer than the lease (%s)", t.DeployTo, LockLease)})
 		}
 		if strings.HasPrefix(out, "acquired stale") {
 			e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "took over an expired lock: " + strings.ReplaceAll(strings.TrimSpace(strings.TrimPrefix(out, "acquired stale")), "\n", " ")})
@@ -281,6 +285,10 @@ func (e *Engine) Lock(ctx context.Context, envName string) ([]LockState, error) 
 			st.Info = decodeLock(kv)
 			now, _ := strconv.ParseInt(kv["now"], 10, 64)
 			st.Stale = !st.Info.Expires.IsZero() && st.Info.Expires.Unix() < now
+		} else if _, rest, _ := strings.Cut(s, "\n"); strings.TrimSpace(rest) != "" {
+			// A lock file plat did not write: held by nobody it can name.
+			st.Locked = true
+			st.Info.Owner = "nobody known (" + t.DeployTo + "/.plat/lock/info is unreadable)"
 		}
 		return st
 	}), nil

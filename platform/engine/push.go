@@ -400,6 +400,10 @@ func (p *push) nextNumber() int {
 		for _, r := range s.Releases {
 			n = max(n, release.Num(r))
 		}
+		// A name taken by a symbolic link is never reused.
+		for r := range s.Links {
+			n = max(n, release.Num(r))
+		}
 		for _, h := range s.history {
 			n = max(n, release.Num(h.Release))
 		}

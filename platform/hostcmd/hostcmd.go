@@ -22,6 +22,7 @@ func script(s string, args ...string) *platform.Command {
 //
 //	current <id>|-
 //	releases <id> <id> …
+//	link <name> <target>      (one per releases/r* that is a symbolic link)
 //	--- history
 //	<lines of .plat/history>
 //	--- manifest
@@ -30,22 +31,32 @@ func script(s string, args ...string) *platform.Command {
 // With $2 = "hash" the last section is "--- manifest-sha256" and the
 // manifest's SHA-256 instead: a pusher that has the manifest in its local
 // store need not read 100 bytes per file from every host.
+//
+// Nothing is read through a symbolic link plat did not make: a release
+// name that is a link is listed as such, and the manifest is read only
+// from a real release directory named by current.
 const stateScript = `cd "$1" 2>/dev/null || { echo "current -"; echo "releases"; exit 0; }
 cur=$(readlink current 2>/dev/null || true)
 cur=${cur#releases/}
 echo "current ${cur:--}"
 printf 'releases'
-for d in releases/r*; do [ -d "$d" ] && printf ' %s' "${d#releases/}"; done
+for d in releases/r*; do [ -d "$d" ] && [ ! -L "$d" ] && printf ' %s' "${d#releases/}"; done
 echo
+for d in releases/r*; do [ -L "$d" ] && printf 'link %s %s\n' "${d#releases/}" "$(readlink "$d")"; done
+man=
+case "$cur" in
+  ''|*/*|.*) ;;
+  *) [ -d "releases/$cur" ] && [ ! -L "releases/$cur" ] && [ ! -L "releases/$cur/.plat" ] && [ ! -L "releases/$cur/.plat/manifest" ] && man="releases/$cur/.plat/manifest" ;;
+esac
 echo '--- history'
-cat .plat/history 2>/dev/null || true
+[ -L .plat/history ] || cat .plat/history 2>/dev/null || true
 if [ "$2" = hash ]; then
   echo '--- manifest-sha256'
-  if [ -n "$cur" ] && s=$(sha256sum < "releases/$cur/.plat/manifest" 2>/dev/null); then echo "${s%% *}"; fi
+  if [ -n "$man" ] && s=$(sha256sum < "$man" 2>/dev/null); then echo "${s%% *}"; fi
   exit 0
 fi
 echo '--- manifest'
-if [ -n "$cur" ]; then cat "releases/$cur/.plat/manifest" 2>/dev/null || true; fi
+if [ -n "$man" ]; then cat "$man" 2>/dev/null || true; fi
 `
 
 // State reads the host's current release, its releases, history and the
@@ -60,6 +71,8 @@ func StateSummary(deployTo string) *platform.Command { return script(stateScript
 type HostState struct {
 	Current  string
 	Releases []string
+	// Links maps each releases/r* that is a symbolic link to its target.
+	Links    map[string]string
 	History  []string
 	Manifest string
 	// ManifestSHA256 is set by StateSummary's output.
@@ -93,6 +106,13 @@ func ParseState(out string) HostState {
 			if v, ok := strings.CutPrefix(l, "releases"); ok {
 				st.Releases = strings.Fields(v)
 			}
+			if v, ok := strings.CutPrefix(l, "link "); ok {
+				name, target, _ := strings.Cut(v, " ")
+				if st.Links == nil {
+					st.Links = map[string]string{}
+				}
+				st.Links[name] = target
+			}
 		case "history":
 			if l != "" {
 				hist = append(hist, l)
@@ -117,7 +137,7 @@ cd "$1"
 mkdir -p releases shared .plat
 tmp="releases/.$2.tmp"
 rm -rf "$tmp"
-if [ -n "$3" ] && [ -d "releases/$3" ]; then
+if [ -n "$3" ] && [ -d "releases/$3" ] && [ ! -L "releases/$3" ]; then
   cp -al "releases/$3" "$tmp"
   rm -rf "$tmp/.plat"
 else
@@ -154,9 +174,14 @@ func RemoveList(paths []string) string {
 // from it.
 const finishScript = `set -e
 cd "$1"
-id=$2; base=$3; want=$4; shift 4
+dir=$1; id=$2; base=$3; want=$4; shift 4
 tmp="releases/.$id.tmp"
-[ -d "$tmp" ] || { echo "plat: $tmp is missing (prepare did not run)" >&2; exit 1; }
+[ -d "$tmp" ] && [ ! -L "$tmp" ] || { echo "plat: $tmp is missing (prepare did not run)" >&2; exit 1; }
+for r in "$id" "$base"; do
+  if [ -n "$r" ] && [ -L "releases/$r" ]; then
+    echo "plat: $dir/releases/$r is a symbolic link (to $(readlink "releases/$r")), not a release plat made: remove it" >&2; rm -rf "$tmp"; exit 1
+  fi
+done
 tar -xzpf - -C "$tmp"
 cd "$tmp"
 if [ ! -f .plat/manifest ] && [ -f .plat/manifest.add ]; then
@@ -224,6 +249,9 @@ func Linked(dirs, files []string) []string {
 const switchScript = `set -e
 cd "$1"
 [ -d "releases/$2" ] || { echo "plat: releases/$2 does not exist" >&2; exit 1; }
+if [ -L "releases/$2" ]; then
+  echo "plat: $1/releases/$2 is a symbolic link (to $(readlink "releases/$2")), not a release plat made: refusing to switch to it" >&2; exit 1
+fi
 prev=$(readlink current 2>/dev/null || true)
 rm -f .plat/current.tmp
 ln -s "releases/$2" .plat/current.tmp
@@ -250,6 +278,9 @@ func Unswitch(deployTo, id string) *platform.Command { return script(unswitchScr
 const recordScript = `set -e
 cd "$1"
 mkdir -p .plat
+for f in revisions.log .plat/history; do
+  if [ -L "$f" ]; then echo "plat: $1/$f is a symbolic link (to $(readlink "$f")): refusing to write through it" >&2; exit 1; fi
+done
 printf '%s\n' "$2" >> revisions.log
 printf '%s\n' "$3" >> .plat/history
 `
@@ -266,6 +297,7 @@ keep=$2; cur=$3; prev=$4
 ls -1 releases 2>/dev/null | grep '^r[0-9][0-9]*$' | sed 's/^r//' | sort -rn | sed 's/^/r/' | {
   n=0
   while read -r id; do
+    [ -L "releases/$id" ] && continue
     n=$((n+1))
     if [ "$n" -le "$keep" ] || [ "$id" = "$cur" ] || [ "$id" = "$prev" ]; then continue; fi
     rm -rf "releases/$id" && echo "$id"
@@ -283,6 +315,11 @@ func Prune(deployTo string, keep int, current, previous string) *platform.Comman
 // every file (sha256sum -c prints FAILED lines) and the tree's listing.
 const verifyScript = `cd "$1" || exit 2
 cur=$(readlink current 2>/dev/null) || { echo "plat: no current release" >&2; exit 2; }
+case "${cur#releases/}" in
+  */*|.*|'') echo "plat: $1/current points to $cur, not to a release in releases/" >&2; exit 2 ;;
+esac
+case "$cur" in releases/*) ;; *) echo "plat: $1/current points to $cur, not to a release in releases/" >&2; exit 2 ;; esac
+[ -L "$cur" ] && { echo "plat: $1/$cur is a symbolic link (to $(readlink "$cur")), not a release plat made" >&2; exit 2; }
 cd "$cur" || exit 2
 echo '--- failed'
 sha256sum -c --quiet .plat/sha256sums 2>/dev/null || true
@@ -302,8 +339,15 @@ func Verify(deployTo string) *platform.Command { return script(verifyScript, dep
 // app's name to .plat/app (O_EXCL, so two first pushes cannot both claim
 // it), and a lock for another app exits 4 with "owner" and the owner's
 // name, before the lock or anything else changes.
+//
+// A lock whose info has no readable expiry (garbage, or a holder killed
+// between its mkdir and writing the info) expires a lease after the info
+// file (or the lock dir) last changed; taking it over prints "acquired
+// unreadable". A .plat that is a symbolic link is refused (exit 1): plat
+// writes nothing outside deploy_to.
 const lockScript = `set -e
 cd "$1" 2>/dev/null || { mkdir -p "$1"; cd "$1"; }
+if [ -L .plat ]; then echo "plat: $1/.plat is a symbolic link (to $(readlink .plat)): refusing to write through it" >&2; exit 1; fi
 mkdir -p .plat
 token=$2; lease=$3; info=$4; app=$5
 if [ -n "$app" ]; then
@@ -317,9 +361,16 @@ if mkdir .plat/lock 2>/dev/null; then write; echo acquired; exit 0; fi
 held=$(cat .plat/lock/info 2>/dev/null || true)
 case "$held" in *"token=$token"*) write; echo acquired; exit 0;; esac
 exp=$(printf '%s\n' "$held" | sed -n 's/^expires=//p')
-if [ -n "$exp" ] && [ "$exp" -lt "$now" ]; then
+how=stale
+case "$exp" in
+  ''|*[!0-9]*)
+    how=unreadable
+    changed=$(stat -c %Y .plat/lock/info 2>/dev/null || stat -c %Y .plat/lock 2>/dev/null || echo "$now")
+    exp=$((changed + lease)) ;;
+esac
+if [ "$exp" -lt "$now" ]; then
   rm -rf .plat/lock.stale; mv .plat/lock .plat/lock.stale 2>/dev/null || true
-  if mkdir .plat/lock 2>/dev/null; then rm -rf .plat/lock.stale; write; echo "acquired stale"; printf '%s\n' "$held"; exit 0; fi
+  if mkdir .plat/lock 2>/dev/null; then rm -rf .plat/lock.stale; write; echo "acquired $how"; [ "$how" = unreadable ] || printf '%s\n' "$held"; exit 0; fi
   held=$(cat .plat/lock/info 2>/dev/null || true)
 fi
 echo held

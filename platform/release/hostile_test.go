@@ -34,7 +34,8 @@ func TestParseRefusesPathsOutsideTheRelease(t *testing.T) {
 
 func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{"r1": true, "r42": true, "r1234567": true,
-		"": false, "r": false, "r0": false, "r01": false, "../r1": false, "r1/..": false, "/etc": false, "r1x": false, "R1": false, "r-1": false} {
+		"": false, "r": false, "r0": false, "r01": false, "../r1": false, "r1/..": false, "/etc": false, "r1x": false, "R1": false, "r-1": false,
+		"r999999999": true, "r1000000000": false, "r9223372036854775807": false} {
 		if ValidID(id) != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, !want, want)
 		}

@@ -55,9 +55,11 @@ func Num(id string) int {
 // ValidID reports whether id is a release id plat makes: "r" and a
 // decimal number without leading zeros. Ids read from hosts (the current
 // link, release dirs, history) are checked with it before plat uses them
-// in a path, so "../x" or "/etc" never reaches a host command.
+// in a path, so "../x" or "/etc" never reaches a host command. At most
+// nine digits: a hostile "r9223372036854775807" would make the next id
+// overflow.
 func ValidID(id string) bool {
-	if len(id) < 2 || len(id) > 20 || id[0] != 'r' || id[1] == '0' {
+	if len(id) < 2 || len(id) > 10 || id[0] != 'r' || id[1] == '0' {
 		return false
 	}
 	for i := 1; i < len(id); i++ {
