@@ -107,6 +107,11 @@ func (e *Engine) fetch(ctx context.Context, work, ref, env string) (*source, err
 		}
 	}
 	sha, err := git(ctx, repo, "rev-parse", "--verify", ref+"^{commit}")
+	if err != nil && ref == "HEAD" && app.Source.Git == "" {
+		if _, herr := git(ctx, repo, "rev-parse", "--verify", "-q", "HEAD"); herr != nil {
+			return nil, fmt.Errorf("%w: the repository %s has no commits yet: plat pushes a commit (git add -A && git commit, then plat push)", ErrConfig, repo)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s in %s: %w", ref, repo, err)
 	}
@@ -466,7 +471,10 @@ func stripVCS(dir string) error {
 }
 
 // overlayPrivate copies the private settings directory over the tree,
-// files 0600, and returns their relative paths.
+// files 0600, and returns their relative paths. Private settings are
+// regular files: a symbolic link among them is refused (its content may
+// be anywhere), and so is a private file whose directory in the app tree
+// is a symbolic link (the copy would land wherever it points).
 func overlayPrivate(privateDir, dst string) (map[string]bool, error) {
 	names := map[string]bool{}
 	if privateDir == "" {
@@ -489,10 +497,17 @@ func overlayPrivate(privateDir, dst string) (map[string]bool, error) {
 			}
 			return nil
 		}
+		rel, _ := filepath.Rel(privateDir, p)
+		if d.Type()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(p)
+			return fmt.Errorf("private settings: %s is a symbolic link (to %s): private settings must be regular files in %s, plat reads nothing outside it", p, l, privateDir)
+		}
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		rel, _ := filepath.Rel(privateDir, p)
+		if err := noLinkBelow(dst, filepath.Dir(rel)); err != nil {
+			return fmt.Errorf("private settings: %s: %w", p, err)
+		}
 		target := filepath.Join(dst, rel)
 		_ = os.Remove(target)
 		if err := copyFile(p, target, 0o600); err != nil {
@@ -505,6 +520,30 @@ func overlayPrivate(privateDir, dst string) (map[string]bool, error) {
 		return nil
 	})
 	return names, err
+}
+
+// noLinkBelow fails when a directory on the way from root to root/rel
+// is a symbolic link.
+func noLinkBelow(root, rel string) error {
+	if rel == "." {
+		return nil
+	}
+	p := root
+	for _, el := range strings.Split(filepath.ToSlash(rel), "/") {
+		p = filepath.Join(p, el)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			r, _ := filepath.Rel(root, p)
+			return fmt.Errorf("%s in the app is a symbolic link: refusing to write a private file through it", filepath.ToSlash(r))
+		}
+	}
+	return nil
 }
 
 // runLocal runs a build-machine command with output streamed to w.
@@ -591,6 +630,12 @@ func (e *Engine) sourceKey(ctx context.Context, env *platform.Environment, ref s
 			}
 			if p != env.Private && vcsDirs[d.Name()] && d.IsDir() {
 				return filepath.SkipDir
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// Refused when the release is built; a new link must not
+				// look like nothing to push.
+				fmt.Fprintf(h, "private-link %s\n", p)
+				return nil
 			}
 			if !d.Type().IsRegular() || vcsDirs[d.Name()] {
 				return nil

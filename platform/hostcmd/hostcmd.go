@@ -50,6 +50,8 @@ case "$cur" in
 esac
 echo '--- history'
 [ -L .plat/history ] || cat .plat/history 2>/dev/null || true
+# A last line cut short must not swallow the next section's marker.
+echo
 if [ "$2" = hash ]; then
   echo '--- manifest-sha256'
   if [ -n "$man" ] && s=$(sha256sum < "$man" 2>/dev/null); then echo "${s%% *}"; fi
@@ -280,6 +282,9 @@ cd "$1"
 mkdir -p .plat
 for f in revisions.log .plat/history; do
   if [ -L "$f" ]; then echo "plat: $1/$f is a symbolic link (to $(readlink "$f")): refusing to write through it" >&2; exit 1; fi
+  # A last line cut short (a full disk, a killed writer) stays a line of
+  # its own: the new record is not glued to it.
+  if [ -s "$f" ] && [ -n "$(tail -c 1 "$f")" ]; then echo >> "$f"; fi
 done
 printf '%s\n' "$2" >> revisions.log
 printf '%s\n' "$3" >> .plat/history

@@ -249,3 +249,31 @@ func emptyTarGz(t *testing.T) string {
 	}
 	return string(out)
 }
+
+// A history whose last line was cut short gets the next record on a line
+// of its own.
+func TestRecordAfterATruncatedLine(t *testing.T) {
+	d := t.TempDir()
+	os.MkdirAll(filepath.Join(d, ".plat"), 0o755)
+	write(t, filepath.Join(d, ".plat", "history"), `{"event":"deploy","release":"r1"}`+"\n"+`{"event":"depl`)
+	write(t, filepath.Join(d, "revisions.log"), "Branch main deployed as rel")
+	// State read before the record sees the section after the cut line.
+	write(t, filepath.Join(d, ".plat", "history"), `{"event":"deploy","release":"r1"}`+"\n"+`{"event":"depl`)
+	os.MkdirAll(filepath.Join(d, "releases", "r1", ".plat"), 0o755)
+	write(t, filepath.Join(d, "releases", "r1", ".plat", "manifest"), "m\n")
+	os.Symlink("releases/r1", filepath.Join(d, "current"))
+	out, _, _ := runScript(t, StateSummary(d), "")
+	if st := ParseState(out); len(st.History) != 2 || st.ManifestSHA256 == "" {
+		t.Errorf("state after a cut history line = %+v", st)
+	}
+	if _, stderr, code := runScript(t, Record(d, "line 2", `{"event":"deploy","release":"r2"}`), ""); code != 0 {
+		t.Fatalf("record: exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(d, ".plat", "history"))
+	if lines := strings.Split(string(b), "\n"); len(lines) != 4 || lines[2] != `{"event":"deploy","release":"r2"}` {
+		t.Errorf("history = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(d, "revisions.log")); string(b) != "Branch main deployed as rel\nline 2\n" {
+		t.Errorf("revisions.log = %q", b)
+	}
+}
