@@ -345,3 +345,139 @@ func releaseDirs(t *testing.T, root string) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// A tree with symlinks out of it and odd names, pushed through the built
+// binary to an sshd host: every file arrives with its name and content,
+// every link as the same link (its target is never read), and what plat
+// cannot carry is refused naming the path.
+func TestHostileTree(t *testing.T) {
+	fleet := sshtest.New(t, 1)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, "")
+	t.Cleanup(func() { p.plat("down", "fleet") })
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.MkdirAll(filepath.Join(outside, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := "SECRET outside the tree\n"
+	for _, f := range []string{"secret.txt", "dir/inner.txt"} {
+		if err := os.WriteFile(filepath.Join(outside, f), []byte(secret), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := []string{`"double" and 'single' quotes.txt`, "-leading-dash", "--rf", "ünïcode-日本語-🙂.txt", strings.Repeat("n", 255),
+		"odd dir/" + strings.Repeat("é", 127)}
+	for _, n := range names {
+		path := filepath.Join(p.dir, "odd", filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("content of "+n+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{"odd/abs-link": filepath.Join(outside, "secret.txt"), "odd/rel-link": "../../outside/secret.txt",
+		"odd/dir-link": filepath.Join(outside, "dir"), "odd/-dash-link": "-leading-dash"}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(p.dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.git("add", "-A")
+	p.git("commit", "-q", "-m", "hostile tree")
+	p.mustPlat("push", "fleet")
+	serves(t, ports, "release r1")
+	rel := filepath.Join(fleet.Hosts[0].Root, "releases", "r1")
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(rel, "odd", filepath.FromSlash(n)))
+		if err != nil || string(b) != "content of "+n+"\n" {
+			t.Errorf("%q on the host: %q, %v", n, b, err)
+		}
+	}
+	for name, target := range links {
+		if got, err := os.Readlink(filepath.Join(rel, name)); err != nil || got != target {
+			t.Errorf("%s on the host: link to %q (%v), want %q", name, got, err, target)
+		}
+	}
+	filepath.WalkDir(rel, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), "SECRET") {
+				t.Errorf("the release holds the outside content in %s", path)
+			}
+		}
+		return nil
+	})
+	p.mustPlat("status", "fleet", "--verify")
+
+	// A symlink in the private settings dir is refused, naming it.
+	priv := filepath.Join(p.root, "notes-private", "local", "linked.json")
+	if err := os.Symlink(filepath.Join(outside, "secret.txt"), priv); err != nil {
+		t.Fatal(err)
+	}
+	r := p.plat("push", "fleet")
+	if r.code == 0 || !strings.Contains(r.stderr, priv+" is a symbolic link") {
+		t.Fatalf("push with a linked private file: %s", r)
+	}
+	os.Remove(priv)
+
+	// A private file under a dir of the app that is a link out: refused.
+	if err := os.Symlink(outside, filepath.Join(p.dir, "conf")); err != nil {
+		t.Fatal(err)
+	}
+	p.git("add", "-A")
+	p.git("commit", "-q", "-m", "conf is a link")
+	privConf := filepath.Join(p.root, "notes-private", "local", "conf")
+	os.MkdirAll(privConf, 0o755)
+	if err := os.WriteFile(filepath.Join(privConf, "db.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = p.plat("push", "fleet")
+	if r.code == 0 || !strings.Contains(r.stderr, "conf in the app is a symbolic link") {
+		t.Fatalf("push writing a private file through an app link: %s", r)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 2 {
+		t.Errorf("outside now holds %d entries", len(ents))
+	}
+	os.RemoveAll(privConf)
+	p.git("rm", "-q", "conf")
+	p.git("commit", "-q", "-m", "no conf link")
+
+	// A name with a newline: refused, naming the path.
+	if err := os.WriteFile(filepath.Join(p.dir, "odd", "two\nlines"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.git("add", "-A")
+	p.git("commit", "-q", "-m", "newline name")
+	r = p.plat("push", "fleet")
+	if r.code == 0 || !strings.Contains(r.stderr, `odd/two\nlines`) || !strings.Contains(r.stderr, "newlines") {
+		t.Fatalf("push with a newline name: %s", r)
+	}
+	p.git("rm", "-q", "odd/two\nlines")
+	p.git("commit", "-q", "-m", "no newline name")
+
+	// A detached HEAD deploys its commit.
+	p.write("VERSION", "5.0.0\n")
+	p.git("checkout", "-q", "--detach")
+	sha := strings.TrimSpace(p.gitOut("rev-parse", "HEAD"))
+	p.mustPlat("push", "fleet")
+	serves(t, ports, "notes 5.0.0")
+	if r := p.mustPlat("releases", "fleet"); !strings.Contains(r.stdout, sha[:7]) {
+		t.Errorf("releases after a detached push lacks %s:\n%s", sha[:7], r.stdout)
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "secret.txt")); string(b) != secret {
+		t.Errorf("outside file changed: %q", b)
+	}
+}
+
+// A repository without a commit has nothing to push: plat says so.
+func TestPushEmptyRepository(t *testing.T) {
+	p := newProject(t)
+	if err := os.RemoveAll(filepath.Join(p.dir, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	p.git("init", "-q", "-b", "main")
+	r := p.plat("push", "local")
+	if r.code != 2 || !strings.Contains(r.stderr, "has no commits yet") || !strings.Contains(r.stderr, p.dir) {
+		t.Fatalf("push from an empty repository: %s", r)
+	}
+}
