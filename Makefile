@@ -6,7 +6,7 @@ PKGS     := ./...
 # the timeout bounds a hung test, it is not a speed target.
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: help build test demo demo-down lint bench bench-smoke base-image proto clean fuzz fuzz-smoke faults release
+.PHONY: help build test demo demo-down lint bench bench-scale bench-smoke base-image proto clean fuzz fuzz-smoke faults release
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,8 +29,11 @@ lint: ## gofmt, go vet, and shellcheck on every tracked .sh file
 	$(GO) vet $(PKGS)
 	shellcheck $$(git ls-files '*.sh')
 
-bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts (takes minutes); rewrites bench/RESULTS.md
+bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts, then the large-tree pushes (takes minutes); rewrites bench/RESULTS.md
 	$(GO) run ./bench/cmd/bench -n 10,50 -runs 5 -out bench/RESULTS.md
+
+bench-scale: ## only the large-tree pushes (100,000 files; a 1 GiB file) on 2 sshd hosts; rewrites the scale section of bench/RESULTS.md
+	$(GO) run ./bench/cmd/bench -scale-only -scale-n 2 -out bench/RESULTS.md
 
 bench-smoke: ## the benchmark's CI smoke run (3 hosts, small app, one run)
 	$(GO) test -run 'TestBenchSmoke|TestGenerateApp' -v ./bench/

@@ -93,6 +93,8 @@ type Report struct {
 	InodeCost time.Duration
 	// GoBench is the output of the release package's Go benchmarks.
 	GoBench string
+	// Scale are the large-tree pushes (ScaleTrees).
+	Scale []*ScaleResult
 }
 
 // Run generates the app and measures every scenario on each fleet size.

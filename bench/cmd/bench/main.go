@@ -73,6 +73,9 @@ func run(ctx context.Context) error {
 	netns := flag.Bool("netns", true, "run the fleet, plat and rsync in their own network namespace, so the loopback counters see only their traffic")
 	platBin := flag.String("plat", "", "plat binary to measure (default: build ./cmd/plat)")
 	commit := flag.String("commit", "", "plat commit to name in the report (default: git rev-parse HEAD, noting uncommitted changes)")
+	scale := flag.Bool("scale", true, "push the large trees too (100,000 files; one 1 GiB file) and report plat's peak RSS")
+	scaleOnly := flag.Bool("scale-only", false, "run only the large-tree pushes and replace the scale section of -out")
+	scaleN := flag.Int("scale-n", 2, "hosts for the large-tree pushes")
 	flag.Parse()
 
 	var ns []int
@@ -113,10 +116,35 @@ func run(ctx context.Context) error {
 		netnsNote = "a network namespace of its own: only the benchmark's traffic"
 	}
 	spec := bench.AppSpec{Seed: bench.DefaultApp().Seed, Files: *files, Bytes: *size}
-	rep, err := bench.Run(ctx, bench.Config{LoNote: netnsNote, Plat: plat, Sizes: ns, Runs: *runs, App: spec,
-		Dir: filepath.Join(work, "run"), Settle: *settle, Log: os.Stderr, ProfileDir: *profile})
+	cfg := bench.Config{LoNote: netnsNote, Plat: plat, Sizes: ns, Runs: *runs, App: spec,
+		Dir: filepath.Join(work, "run"), Settle: *settle, Log: os.Stderr, ProfileDir: *profile}
+	if *scaleOnly {
+		cfg.Dir = filepath.Join(work, "scale")
+		rows, err := bench.RunScale(ctx, cfg, *scaleN, bench.ScaleTrees())
+		if err != nil {
+			return err
+		}
+		section := bench.ScaleMarkdown(rows)
+		if *out == "-" {
+			_, err = os.Stdout.WriteString(section)
+			return err
+		}
+		old, _ := os.ReadFile(*out)
+		if err := os.WriteFile(*out, []byte(bench.ReplaceScale(string(old), section)), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "wrote the scale section of", *out)
+		return nil
+	}
+	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if *scale {
+		cfg.Dir = filepath.Join(work, "scale")
+		if rep.Scale, err = bench.RunScale(ctx, cfg, *scaleN, bench.ScaleTrees()); err != nil {
+			return err
+		}
 	}
 	if *commit != "" {
 		rep.Commit = *commit
