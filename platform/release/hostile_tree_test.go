@@ -121,3 +121,24 @@ func TestScanRefusesNewlineNames(t *testing.T) {
 		t.Fatalf("Scan = %v, want a refusal naming sub/two\\nlines", err)
 	}
 }
+
+// The streaming forms give the same bytes as the whole ones.
+func TestLinesAndListingDigest(t *testing.T) {
+	m := &Manifest{Entries: []Entry{
+		{Path: "a", Kind: KindDir, Mode: 0o755, Hash: "-"},
+		{Path: "a/x y", Kind: KindFile, Mode: 0o644, Size: 3, Hash: strings.Repeat("ab", 32)},
+		{Path: "b", Kind: KindSymlink, Mode: 0o777, Size: 1, Hash: strings.Repeat("cd", 32)},
+		{Path: "c", Kind: KindPrivate, Mode: 0o600, Size: 9, Hash: strings.Repeat("ef", 32)},
+	}}
+	var lines strings.Builder
+	for _, e := range m.Entries {
+		lines.WriteString(e.Line())
+	}
+	if lines.String() != string(m.Bytes()) {
+		t.Errorf("lines %q, manifest %q", lines.String(), m.Bytes())
+	}
+	sum := sha256.Sum256(m.Listing())
+	if got := m.ListingDigest(); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("ListingDigest = %s, want %x", got, sum)
+	}
+}

@@ -64,9 +64,14 @@ func (m *Manifest) Hash() string {
 func (m *Manifest) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	for _, e := range m.Entries {
-		fmt.Fprintf(bw, "%c %04o %d %s %s\n", e.Kind, uint32(e.Mode.Perm()), e.Size, e.Hash, e.Path)
+		bw.WriteString(e.Line())
 	}
 	return bw.Flush()
+}
+
+// Line is the entry's line in the text form, newline included.
+func (e Entry) Line() string {
+	return fmt.Sprintf("%c %04o %d %s %s\n", e.Kind, uint32(e.Mode.Perm()), e.Size, e.Hash, e.Path)
 }
 
 // Bytes returns the text form.
@@ -340,6 +345,15 @@ func Diff(old, new *Manifest) []Change {
 // side prints it with find and stat (see hostcmd). Comparing digests
 // verifies a whole release tree in one round trip.
 func (m *Manifest) Listing() []byte {
+	var b bytes.Buffer
+	for _, l := range m.listingLines() {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func (m *Manifest) listingLines() []string {
 	lines := make([]string, 0, len(m.Entries))
 	for _, e := range m.Entries {
 		switch {
@@ -350,12 +364,19 @@ func (m *Manifest) Listing() []byte {
 		}
 	}
 	sort.Strings(lines)
-	var b bytes.Buffer
+	return lines
+}
+
+// ListingDigest is the hex SHA-256 of Listing, hashed as the sorted
+// lines are made (no copy of the whole listing).
+func (m *Manifest) ListingDigest() string {
+	lines := m.listingLines()
+	h := sha256.New()
 	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
+		io.WriteString(h, l)
+		h.Write([]byte{'\n'})
 	}
-	return b.Bytes()
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // SHA256Sums returns the files in sha256sum(1) check format.

@@ -272,7 +272,8 @@ func (s *Store) Record(r *Release, m *Manifest) error {
 		}
 		return nil
 	}
-	if err := writeFileAtomic(filepath.Join(dir, r.ID+".manifest"), m.Bytes(), 0o600); err != nil {
+	// Written as it is formatted: a 100,000-file manifest is 11 MB of text.
+	if err := writeAtomic(filepath.Join(dir, r.ID+".manifest"), 0o600, m.Write); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
@@ -355,12 +356,20 @@ func (s *Store) Latest(env string) int {
 }
 
 func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	return writeAtomic(path, mode, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic writes path through a temp file renamed into place.
+func writeAtomic(path string, mode fs.FileMode, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
