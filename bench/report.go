@@ -193,7 +193,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "%s.\n\n", strings.Join(cmds, "; "))
 	}
 
-	writeScaleMarkdown(w, r.Scale)
+	writeScaleMarkdown(w, r.Scale, "")
 	if ts := r.Targets(); len(ts) > 0 {
 		fmt.Fprintf(w, "## Targets\n\n| goal | result | met |\n|---|---|---|\n")
 		for _, t := range ts {

@@ -157,14 +157,19 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// writeScaleMarkdown renders the scale section.
-func writeScaleMarkdown(w io.Writer, rows []*ScaleResult) {
+// writeScaleMarkdown renders the scale section; note (when set) says
+// when and on what it ran.
+func writeScaleMarkdown(w io.Writer, rows []*ScaleResult, note string) {
 	if len(rows) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "%s\n## Scale: one cold push of a large tree\n\n", ScaleBegin)
 	fmt.Fprintf(w, "Each tree is committed, pushed once to %d fresh sshd hosts (`plat push fleet`), then rsynced to the same hosts in the same run. ", rows[0].N)
-	fmt.Fprintf(w, "RSS = the plat process's peak resident set from its rusage (Maxrss, which includes the children it waited for: git). Bound: %d MB.\n\n", ScaleRSSLimit>>20)
+	fmt.Fprintf(w, "RSS = the plat process's peak resident set from its rusage (Maxrss, which includes the children it waited for: git). Bound: %d MB.", ScaleRSSLimit>>20)
+	if note != "" {
+		fmt.Fprintf(w, " %s", note)
+	}
+	fmt.Fprintf(w, "\n\n")
 	fmt.Fprintf(w, "| tree | files | MB | hosts | plat s | plat peak RSS MB | within %d MB | rsync ∥ s | ratio | plat CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n", ScaleRSSLimit>>20)
 	for _, s := range rows {
 		fmt.Fprintf(w, "| %s | %d | %.0f | %d | %.1f | %.0f | %s | %.1f | %.2f × | %.1f |\n", s.Name, s.Files, mb(s.Bytes), s.N,
@@ -182,9 +187,9 @@ const (
 )
 
 // ScaleMarkdown renders the scale section alone.
-func ScaleMarkdown(rows []*ScaleResult) string {
+func ScaleMarkdown(rows []*ScaleResult, note string) string {
 	var b strings.Builder
-	writeScaleMarkdown(&b, rows)
+	writeScaleMarkdown(&b, rows, note)
 	return b.String()
 }
 

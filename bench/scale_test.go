@@ -13,7 +13,7 @@ import (
 func TestReplaceScale(t *testing.T) {
 	rows := []*ScaleResult{{Name: "1 GB file", Files: 2, Bytes: 1 << 30, N: 2,
 		Plat: Sample{Wall: 30 * time.Second, MaxRSS: 90 << 20}, Rsync: Sample{Wall: 20 * time.Second}}}
-	section := ScaleMarkdown(rows)
+	section := ScaleMarkdown(rows, "")
 	if !strings.Contains(section, "| 1 GB file | 2 | 1024 | 2 | 30.0 | 90 | yes | 20.0 | 1.50 × |") {
 		t.Fatalf("section:\n%s", section)
 	}
@@ -23,7 +23,7 @@ func TestReplaceScale(t *testing.T) {
 		t.Fatalf("first replace:\n%s", once)
 	}
 	rows[0].Plat.MaxRSS = 200 << 20
-	twice := ReplaceScale(once, ScaleMarkdown(rows))
+	twice := ReplaceScale(once, ScaleMarkdown(rows, ""))
 	if strings.Count(twice, ScaleBegin) != 1 || !strings.Contains(twice, "| 200 | **no** |") || !strings.HasSuffix(twice, "## Analysis\n\ntext\n") {
 		t.Fatalf("second replace:\n%s", twice)
 	}

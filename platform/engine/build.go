@@ -301,19 +301,18 @@ func (e *Engine) cachedClone(ctx context.Context, url string) (string, error) {
 	return dir, nil
 }
 
-// gitEnv is the environment of every git plat runs. Pack windows are
-// kept small: git maps pack files in windows of up to 1 GiB by default,
-// and every page of a big file it checks out stays in its resident set
-// (a 1 GiB file made a checkout's peak RSS 1 GiB; with these, 70 MB).
-func gitEnv() []string {
-	return append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
-		"GIT_CONFIG_COUNT=2",
-		"GIT_CONFIG_KEY_0=core.packedGitWindowSize", "GIT_CONFIG_VALUE_0=16m",
-		"GIT_CONFIG_KEY_1=core.packedGitLimit", "GIT_CONFIG_VALUE_1=64m")
-}
+// gitEnv is the environment of every git plat runs.
+func gitEnv() []string { return append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C") }
+
+// gitSmallWindows go before every git command plat runs. Pack windows
+// are kept small: git maps pack files in windows of up to 1 GiB by
+// default, and every page of a big file it checks out stays in its
+// resident set (a 1 GiB file made a checkout's peak RSS 1 GiB; with
+// these, 70 MB).
+var gitSmallWindows = []string{"-c", "core.packedGitWindowSize=16m", "-c", "core.packedGitLimit=64m"}
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd := exec.CommandContext(ctx, "git", append(append([]string{}, gitSmallWindows...), args...)...)
 	cmd.Dir = dir
 	cmd.Env = gitEnv()
 	var out, errb bytes.Buffer
@@ -330,7 +329,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 
 // gitArchive extracts the tree of sha into dst.
 func gitArchive(ctx context.Context, repo, sha, dst string) error {
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", sha)
+	cmd := exec.CommandContext(ctx, "git", append(append([]string{}, gitSmallWindows...), "archive", "--format=tar", sha)...)
 	cmd.Dir = repo
 	cmd.Env = gitEnv()
 	var errb bytes.Buffer

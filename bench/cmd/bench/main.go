@@ -120,11 +120,17 @@ func run(ctx context.Context) error {
 		Dir: filepath.Join(work, "run"), Settle: *settle, Log: os.Stderr, ProfileDir: *profile}
 	if *scaleOnly {
 		cfg.Dir = filepath.Join(work, "scale")
+		start := time.Now()
+		m := bench.Machine()
 		rows, err := bench.RunScale(ctx, cfg, *scaleN, bench.ScaleTrees())
 		if err != nil {
 			return err
 		}
-		section := bench.ScaleMarkdown(rows)
+		note := fmt.Sprintf("Run on its own (`-scale-only`) at %s, load average at start %s", start.UTC().Format(time.RFC3339), m.Load)
+		if c, err := exec.CommandContext(ctx, "git", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+			note += ", plat commit " + strings.TrimSpace(string(c))
+		}
+		section := bench.ScaleMarkdown(rows, note+".")
 		if *out == "-" {
 			_, err = os.Stdout.WriteString(section)
 			return err
