@@ -697,13 +697,17 @@ func (p *push) processEnv(t *platform.Target) map[string]string {
 }
 
 // finish records history and revisions.log on every host and prunes.
+// The hosts already run what it records, so an interrupt (^C) does not
+// stop the record, only the prune.
 func (p *push) finish(ctx context.Context, outcome string) {
 	e := p.e
 	branch := p.rel.GitRef
 	if b := e.Project.App.Source.Branch; b != "" {
 		branch = b
 	}
-	e.forEach(ctx, p.targets, 0, func(ctx context.Context, t *platform.Target) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	e.forEach(rctx, p.targets, 0, func(rctx context.Context, t *platform.Target) error {
 		p.mu.Lock()
 		hostOutcome, ok := p.history[t.Name]
 		prev := p.prev[t.Name]
@@ -717,10 +721,13 @@ func (p *push) finish(ctx context.Context, outcome string) {
 		}
 		h := historyLine(HistoryEntry{Event: "deploy", Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
 			GitSHA: p.rel.GitSHA, Outcome: hostOutcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
-		if _, err := run(ctx, t, hostcmd.Record(t.DeployTo, line, h)); err != nil {
+		// The kill trials (cmd/plat/faults_kill_e2e_test.go) time their
+		// signals by these debug lines: history and prune emit no step.
+		e.log().Debug("recording history", "host", t.Name, "release", p.rel.ID)
+		if _, err := run(rctx, t, hostcmd.Record(t.DeployTo, line, h)); err != nil {
 			e.log().Warn("record history", "host", t.Name, "err", err)
 		}
-		if hostOutcome == "ok" {
+		if hostOutcome == "ok" && ctx.Err() == nil {
 			p.prune(ctx, t, p.rel.ID, prev)
 		}
 		return nil
@@ -734,6 +741,7 @@ func (p *push) prune(ctx context.Context, t *platform.Target, current, previous 
 	if keep <= 0 {
 		keep = 5
 	}
+	p.e.log().Debug("pruning", "host", t.Name, "keep", keep)
 	if out, err := run(ctx, t, hostcmd.Prune(t.DeployTo, keep, current, previous)); err == nil && strings.TrimSpace(out) != "" {
 		p.e.log().Info("pruned", "host", t.Name, "releases", strings.Fields(out))
 	}

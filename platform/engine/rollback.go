@@ -132,6 +132,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
 		h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
 			GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
+		e.log().Debug("recording history", "host", t.Name, "release", target)
 		if _, rerr := run(context.WithoutCancel(ctx), t, hostcmd.Record(t.DeployTo, line, h)); rerr != nil && err == nil {
 			err = rerr
 		}
