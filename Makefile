@@ -59,6 +59,11 @@ fuzz-smoke: ## run every fuzz target for 300 inputs (CI); a crash is saved under
 fuzz: ## run every fuzz target for 2 minutes (FUZZTIME=10m for longer)
 	$(MAKE) fuzz-smoke FUZZTIME=$(if $(filter 300x,$(FUZZTIME)),2m,$(FUZZTIME)) FUZZPARALLEL=2
 
+FAULT_TRIALS ?= 20
+
+faults: ## kill plat (SIGKILL, SIGINT) FAULT_TRIALS times in each phase of push and rollback on sshd hosts; rewrites the table in docs/faults.md
+	PLAT_FAULT_TRIALS=$(FAULT_TRIALS) PLAT_FAULT_DOC=$(CURDIR)/docs/faults.md $(GO) test -run '^TestKillTrials$$' -count=1 -v -timeout 4h ./cmd/plat
+
 base-image: ## build the Debian base image for the docker and vagrant providers (root, debootstrap)
 	$(GO) run ./cmd/plat image build-base
 

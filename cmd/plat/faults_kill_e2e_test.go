@@ -764,3 +764,34 @@ func TestInterruptWhileRecordingHistory(t *testing.T) {
 		t.Errorf("releases does not show r2 as current:\n%s", rel)
 	}
 }
+
+// ^C as a rollback begins to switch the hosts: each host it began
+// finishes (stop, switch, start, health check), so none is left with its
+// processes stopped. (The kill trials found hosts left down: the
+// activation ran in the cancelled context.)
+func TestInterruptedRollbackLeavesNoHostDown(t *testing.T) {
+	fleet := sshtest.New(t, 3)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, "")
+	t.Cleanup(func() { p.plat("down", killEnv) })
+	p.mustPlat("push", killEnv)
+	p.write("VERSION", "2.0.0\n")
+	p.mustPlat("push", killEnv)
+	r := p.runWatched(killRollback, &killPlan{phase: "switch", sig: syscall.SIGINT}, killNextBound, "rollback", killEnv, "r1")
+	if !r.killed {
+		t.Fatalf("the rollback ended before it switched:\n%s", r.stderr)
+	}
+	for i, h := range fleet.Hosts {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		id := strings.TrimPrefix(cur, "releases/")
+		if r.began(h.Name, "rollback ") && id != "r1" {
+			t.Errorf("%s began its rollback but runs %q", h.Name, id)
+		}
+		if body, err := getPort(t, ports[i], "/"); err != nil || !strings.Contains(body, "release "+id) {
+			t.Errorf("%s runs %s but does not serve it after ^C: %v", h.Name, id, err)
+		}
+	}
+	assertUnlocked(t, fleet)
+	p.mustPlat("rollback", killEnv, "r1")
+	serves(t, ports, "release r1")
+}

@@ -117,12 +117,21 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 				return err
 			}
 		}
-		procs := readProcesses(ctx, t, target)
+		// A host that begins to switch finishes (stop, switch, start,
+		// health check: each bounded) even if plat is interrupted: a ^C
+		// must not leave it with its processes stopped. Hosts that have
+		// not begun are left as they are.
+		if err := ctx.Err(); err != nil {
+			p.setRow(t.Name, "not switched", "interrupted")
+			return &HostError{Host: t.Name, Step: "rollback", Err: err}
+		}
+		actx := context.WithoutCancel(ctx)
+		procs := readProcesses(actx, t, target)
 		err := e.step(t.Name, "rollback "+target, "from "+orNone(st.Current), func() error {
-			return e.activate(ctx, t, env, target, p.processEnvFor(t, target), procs)
+			return e.activate(actx, t, env, target, p.processEnvFor(t, target), procs)
 		})
 		if err == nil {
-			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(ctx, t, env) })
+			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(actx, t, env) })
 		}
 		outcome := "ok"
 		if err != nil {
