@@ -414,7 +414,13 @@ func TestKillTrials(t *testing.T) {
 
 	stats := map[string]*killStats{}
 	trials := killTrialPlan(rng, n)
+	ran := 0
+	if doc := os.Getenv(killDocEnv); doc != "" {
+		// Also after a failure that stops the trials: the table says so.
+		defer func() { writeKillReport(t, doc, stats, n, ran, len(trials), seed, time.Since(began)) }()
+	}
 	for i, tr := range trials {
+		ran++
 		w := windows[tr.op.name][tr.phase]
 		delay := time.Duration(rng.Float64() * float64(w))
 		st := stats[tr.op.name+"\x00"+tr.phase]
@@ -428,10 +434,7 @@ func TestKillTrials(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("%d trials in %s", len(trials), time.Since(began).Round(time.Second))
-	if doc := os.Getenv(killDocEnv); doc != "" {
-		writeKillReport(t, doc, stats, n, len(trials), seed, time.Since(began))
-	}
+	t.Logf("%d trials in %s", ran, time.Since(began).Round(time.Second))
 }
 
 // killer runs trials on one fleet, keeping track of what it runs: cur on
@@ -700,7 +703,7 @@ const (
 	killReportEnd   = "<!-- kill-trials:end -->"
 )
 
-func writeKillReport(t *testing.T, path string, stats map[string]*killStats, perPhase, total int, seed uint64, took time.Duration) {
+func writeKillReport(t *testing.T, path string, stats map[string]*killStats, perPhase, ran, planned int, seed uint64, took time.Duration) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -713,7 +716,10 @@ func writeKillReport(t *testing.T, path string, stats map[string]*killStats, per
 	}
 	var r strings.Builder
 	fmt.Fprintf(&r, "%s\n\nMeasured by `make faults` on %s: %d trials (%d per phase and operation, alternately SIGKILL and SIGINT), seed %d, %s.\n\n",
-		killReportBegin, time.Now().UTC().Format("2006-01-02"), total, perPhase, seed, took.Round(time.Second))
+		killReportBegin, time.Now().UTC().Format("2006-01-02"), ran, perPhase, seed, took.Round(time.Second))
+	if ran < planned || t.Failed() {
+		fmt.Fprintf(&r, "**The run failed** after %d of %d trials: see the test's output.\n\n", ran, planned)
+	}
 	r.WriteString("| operation | phase | trials | SIGKILL / SIGINT | signal landed in the phase | ended before the signal | hosts left on the new release | hosts left not serving | locks left, taken over by the next run | next run ok | slowest next run | violations |\n")
 	r.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, op := range []killOp{killPush, killRollback} {
