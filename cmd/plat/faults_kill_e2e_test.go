@@ -801,3 +801,37 @@ func TestInterruptedRollbackLeavesNoHostDown(t *testing.T) {
 	p.mustPlat("rollback", killEnv, "r1")
 	serves(t, ports, "release r1")
 }
+
+// ^C while a switch waits for the old processes to drain: the stop runs
+// to its end (TERM, drain timeout, KILL), so no process is left running
+// untracked on the port. (The kill trials found one left: the stop, cut
+// short after taking the pid file, lost the process, and neither the
+// switch back nor any later push could start the app again.) The old
+// release here ignores TERM, so the stop waits out the drain timeout.
+func TestInterruptedSwitchLeavesNoUntrackedProcess(t *testing.T) {
+	fleet := sshtest.New(t, 3)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, "  rollout {\n    drain_timeout = \"3s\"\n  }\n")
+	t.Cleanup(func() { p.plat("down", killEnv) })
+	app, err := os.ReadFile(filepath.Join(p.dir, "app.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := "signal.signal(signal.SIGTERM, lambda *_: stop.set())"
+	if !strings.Contains(string(app), term) {
+		t.Fatal("examples/notes/app.py no longer handles TERM that way; update this test")
+	}
+	p.write("app.py", strings.Replace(string(app), term, "signal.signal(signal.SIGTERM, signal.SIG_IGN)", 1))
+	p.mustPlat("push", killEnv)
+	p.write("app.py", string(app))
+	r := p.runWatched(killPush, &killPlan{phase: "switch 1", delay: time.Second, sig: syscall.SIGINT}, killNextBound, "push", killEnv)
+	if !r.killed || r.killedIn != "switch 1" {
+		t.Fatalf("the signal did not land in the switch (killed %v in %q):\n%s", r.killed, r.killedIn, r.stderr)
+	}
+	serves(t, ports, "release r1")
+	assertUnlocked(t, fleet)
+	next := p.mustPlat("push", killEnv)
+	id := releaseOf(next.stdout)
+	assertAllOn(t, fleet, id)
+	serves(t, ports, "release "+id)
+}

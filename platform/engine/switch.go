@@ -398,18 +398,25 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	// switching in parallel.
 	procs = maps.Clone(procs)
 	delete(procs, "release")
+	// Once begun, plat's own process commands run to their end even if
+	// plat is interrupted (each is bounded: the drain timeout, the listen
+	// timeout): a stop cut short after it took a pid file leaves that
+	// process running untracked, holding the port, so that neither the
+	// switch back nor any later push could start the app again (found by
+	// the kill trials). Only the app's own restart command is interrupted.
+	hctx := context.WithoutCancel(ctx)
 	if len(app.Restart) == 0 && env.Processes == "systemd" {
-		return e.activateSystemd(ctx, t, env, id, penv, procs, drain)
+		return e.activateSystemd(hctx, t, env, id, penv, procs, drain)
 	}
 	if len(app.Restart) == 0 && procs["web"] != "" && env.Rollout.Restart == platform.RestartOverlap {
-		return e.activateOverlap(ctx, t, env, id, penv, procs, drain)
+		return e.activateOverlap(hctx, t, env, id, penv, procs, drain)
 	}
 	if len(app.Restart) == 0 && len(procs) > 0 {
-		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "")); err != nil {
+		if _, err := run(hctx, t, hostcmd.Stop(t.DeployTo, drain, "")); err != nil {
 			return fmt.Errorf("stop processes: %w", err)
 		}
 	}
-	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
+	if _, err := run(hctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
 		return fmt.Errorf("switch: %w", err)
 	}
 	if len(app.Restart) > 0 {
@@ -423,7 +430,7 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	if len(procs) == 0 {
 		return nil
 	}
-	if err := e.start(ctx, t, id, "", procs, penv); err != nil {
+	if err := e.start(hctx, t, id, "", procs, penv); err != nil {
 		return fmt.Errorf("start processes: %w", err)
 	}
 	return nil
