@@ -230,7 +230,10 @@ func (p *project) runWatched(op killOp, plan *killPlan, bound time.Duration, arg
 			}
 		case <-fire:
 			fire = nil
-			r.killed, r.killedIn = true, op.phases[cur]
+			r.killed, r.killedIn = true, "after the end"
+			if cur < len(op.phases) {
+				r.killedIn = op.phases[cur]
+			}
 			_ = syscall.Kill(-cmd.Process.Pid, plan.sig)
 		case <-deadline:
 			deadline = nil
@@ -834,4 +837,29 @@ func TestInterruptedSwitchLeavesNoUntrackedProcess(t *testing.T) {
 	id := releaseOf(next.stdout)
 	assertAllOn(t, fleet, id)
 	serves(t, ports, "release "+id)
+}
+
+// A rollback killed in the middle of a host's switch can leave that host
+// on the target release with its processes down; the same rollback run
+// again must start them rather than skip the host as already current.
+// (The kill trials found it skipped.) plat stop makes that state here.
+func TestRollbackToTheCurrentReleaseStartsWhatIsDown(t *testing.T) {
+	fleet := sshtest.New(t, 3)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, "")
+	t.Cleanup(func() { p.plat("down", killEnv) })
+	p.mustPlat("push", killEnv)
+	p.write("VERSION", "2.0.0\n")
+	p.mustPlat("push", killEnv)
+	p.mustPlat("rollback", killEnv, "r1")
+	p.mustPlat("stop", killEnv, "--host", fleet.Hosts[1].Name)
+	if _, err := getPort(t, ports[1], "/"); err == nil {
+		t.Fatal("host2 still serves after plat stop")
+	}
+	r := p.mustPlat("rollback", killEnv, "r1")
+	if !strings.Contains(r.stdout, "already on r1, but processes of r1 are down") {
+		t.Errorf("the rollback does not say it starts host2's processes:\n%s", r.stdout)
+	}
+	assertAllOn(t, fleet, "r1")
+	serves(t, ports, "release r1")
 }

@@ -91,6 +91,13 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 	errs = e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		st := states[t.Name]
 		if st.Current == target {
+			// Its processes may be down: a rollback killed in the middle
+			// of this host's switch left them so. Starting them makes the
+			// same rollback, run again, the way out.
+			if _, err := e.startDown(ctx, env, []*platform.Target{t}, "already on "+target+", but "); err != nil {
+				p.setRow(t.Name, "failed", "start")
+				return err
+			}
 			p.setRow(t.Name, "ok", "already current")
 			return nil
 		}
