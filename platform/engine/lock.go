@@ -114,7 +114,13 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 	}
 	info := LockInfo{Owner: e.user(), Since: e.now(), Command: command, Message: message, PID: os.Getpid()}.encode()
 	take := func(ctx context.Context, t *platform.Target) error {
-		out, err := run(ctx, t, hostcmd.Lock(t.DeployTo, e.Project.App.Name, l.token, LockLease, info))
+		// Not cut short by an interrupt: a lock script killed between its
+		// mkdir and writing the owner leaves a lock with no owner, lease
+		// or pid, which nothing takes over (found by the kill trials). It
+		// is quick; the timeout bounds a host that hangs.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		out, err := run(lctx, t, hostcmd.Lock(t.DeployTo, e.Project.App.Name, l.token, LockLease, info))
 		if platform.ExitCode(err) == 4 {
 			return &OwnerError{Host: t.Name, DeployTo: t.DeployTo, Owner: hostcmd.ParseOwner(out), App: e.Project.App.Name}
 		}
