@@ -665,24 +665,33 @@ func (k *killer) manifestMatches(h *sshtest.Host, id string) error {
 }
 
 // verify runs plat status --verify and returns, per host, "" for a clean
-// current release or what is wrong.
+// current release or what is wrong (docs/json.md, plat status).
 func (k *killer) verify() map[string]string {
 	r := k.p.plat("--json", "status", killEnv, "--verify")
-	// The rows are the last line, after the connect step's events.
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	var rows []engine.HostStatus
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rows); err != nil {
+	var doc struct {
+		Hosts []struct {
+			Host  string `json:"host"`
+			Error string `json:"error"`
+			Drift *struct {
+				Clean   bool     `json:"clean"`
+				Changed []string `json:"changed"`
+				Missing []string `json:"missing"`
+				Extra   []string `json:"extra"`
+			} `json:"drift"`
+		} `json:"hosts"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		k.t.Errorf("status --verify: %v\n%s", err, r)
 		return nil
 	}
 	out := map[string]string{}
-	for _, row := range rows {
+	for _, row := range doc.Hosts {
 		switch {
 		case row.Error != "":
 			out[row.Host] = row.Error
 		case row.Drift == nil:
 			out[row.Host] = "not verified"
-		case !row.Drift.Clean():
+		case !row.Drift.Clean:
 			out[row.Host] = fmt.Sprintf("drift: changed %v, missing %v, extra %v", row.Drift.Changed, row.Drift.Missing, row.Drift.Extra)
 		default:
 			out[row.Host] = ""
