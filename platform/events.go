@@ -13,6 +13,9 @@ const (
 	EventLog       EventType = "log"
 	EventProgress  EventType = "progress"
 	EventSummary   EventType = "summary"
+	// EventOutput is one line a command printed on a host (exec, run,
+	// logs with --json): Stream says which, Message holds the line.
+	EventOutput EventType = "output"
 )
 
 // Event is what the engine reports; the UI renders it as per-host lines, a
@@ -38,6 +41,10 @@ type Event struct {
 	Files      int   `json:"files,omitempty"`
 	// Rows is the summary table on EventSummary.
 	Rows []SummaryRow `json:"rows,omitempty"`
+	// Stream is "stdout" or "stderr" on EventOutput.
+	Stream string `json:"stream,omitempty"`
+	// ExitCode is a remote command's exit code on its failed step_end.
+	ExitCode int `json:"exit_code,omitempty"`
 }
 
 // SummaryRow is one host's outcome.

@@ -94,7 +94,7 @@ environments.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			a.ctx = cmd.Context()
-			a.stream = cmd.Annotations[jsonAnnotation] == jsonEvents
+			a.stream = cmd.Annotations[jsonAnnotation] == jsonEvents || cmd.Annotations[jsonAnnotation] == jsonOutput
 			return a.applyEnv(cmd)
 		},
 		// Flags before the command name are plat's own, so -f before

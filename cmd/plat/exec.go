@@ -41,7 +41,7 @@ plat's.`,
 			}
 			return nil
 		},
-		Annotations: passthroughOutput,
+		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExec(cmd, a, o, args[0], args[1:], false)
 		},
@@ -56,11 +56,16 @@ plat's.`,
 // runExec runs plat exec (console: plat console) and makes the remote
 // command's exit code plat's.
 func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []string, console bool) error {
-	e, err := a.engine(cmd.Context())
+	if a.json && (o.interactive || o.tty) {
+		return usageError{fmt.Errorf("%s --json: -i and -t pass a terminal or standard input through, which has no JSON form", cmd.CommandPath())}
+	}
+	e, err := a.outputEngine(cmd.Context())
 	if err != nil {
 		return err
 	}
-	e.UI = nil
+	if !a.json {
+		e.UI = nil
+	}
 	opts := engine.ExecOptions{Selector: o.sel, Argv: argv, Stdout: a.stdout, Stderr: a.stderr}
 	if o.interactive || o.tty {
 		opts.Stdin = a.stdin
@@ -86,8 +91,12 @@ func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []s
 	// The remote program reported its own failure: plat exits as it did.
 	var de *engine.DeployError
 	if code := platform.ExitCode(err); code > 0 && !errors.As(err, &de) {
+		a.failJSON(err.Error(), code)
 		a.exitCode = code
 		return nil
+	}
+	if err == nil {
+		a.result(execResult{Environment: envName, Command: argv})
 	}
 	return err
 }
@@ -101,13 +110,17 @@ manual tasks once in the current release of their host (the first host with
 the task's role, or the environment's first host).`,
 		Example:     `  plat run prod migrate`,
 		Args:        exactArgs(2, "an environment and a task"),
-		Annotations: passthroughOutput,
+		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.outputEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return e.RunTask(cmd.Context(), args[0], args[1], a.stdout, a.stderr)
+			if err := e.RunTask(cmd.Context(), args[0], args[1], a.stdout, a.stderr); err != nil {
+				return err
+			}
+			a.result(runResult{Environment: args[0], Task: args[1]})
+			return nil
 		},
 	}
 }
@@ -133,14 +146,20 @@ kubectl logs -f): give the project file before the command name
 			}
 			return exactArgs(1, "one environment")(cmd, args)
 		},
-		Annotations: passthroughOutput,
+		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
+			e, err := a.outputEngine(cmd.Context())
 			if err != nil {
 				return err
 			}
-			e.UI = nil
-			return e.Logs(cmd.Context(), args[0], sel, lines, follow, a.stdout)
+			if !a.json {
+				e.UI = nil
+			}
+			if err := e.Logs(cmd.Context(), args[0], sel, lines, follow, a.stdout); err != nil {
+				return err
+			}
+			a.result(logsResult{Environment: args[0]})
+			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "only these `HOSTS`")

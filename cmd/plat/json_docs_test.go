@@ -35,6 +35,9 @@ var jsonTypes = map[string]func() (doc, result any){
 	"image build-base": func() (any, any) { return &imageDoc{}, nil },
 	"version":          func() (any, any) { return &versionDoc{}, nil },
 	"ssh-config":       func() (any, any) { return &sshConfigDoc{}, nil },
+	"exec":             func() (any, any) { return nil, &execResult{} },
+	"run":              func() (any, any) { return nil, &runResult{} },
+	"logs":             func() (any, any) { return nil, &logsResult{} },
 }
 
 var (

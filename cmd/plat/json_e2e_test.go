@@ -116,7 +116,7 @@ func shapeErrors(path string, t reflect.Type, v any) []string {
 }
 
 // eventTypes are the documented event types.
-var eventTypes = []string{"step_start", "step_end", "log", "progress", "summary", ui.EventResult, ui.EventError}
+var eventTypes = []string{"step_start", "step_end", "log", "progress", "summary", "output", ui.EventResult, ui.EventError}
 
 // decodeEvents checks that stdout is JSON lines of documented events, the
 // last one a result (decoded strictly into result) or an error, and
@@ -371,15 +371,59 @@ func TestJSONEveryCommand(t *testing.T) {
 		}
 	}})
 
-	// Passthrough commands print a remote program's output: --json is a
-	// usage error with nothing on stdout, and $PLAT_JSON does not apply.
-	for _, args := range [][]string{{"exec", "local", "--", "true"}, {"console", "local"}, {"run", "local", "migrate"}, {"logs", "local"}} {
-		r := p.plat(append([]string{"--json"}, args...)...)
-		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--json does not apply") {
-			t.Errorf("plat --json %v: want exit 2, nothing on stdout:\n%s", args, r)
+	// exec, run and logs: the remote program's lines as output events.
+	run("exec", jsonCase{args: []string{"exec", "local", "--", "sh", "-c", "echo out; printf 'no newline' >&2"}, result: &execResult{}, check: func(t *testing.T, out any, evs []ui.JSONEvent) {
+		if r := out.(*execResult); r.Environment != "local" || len(r.Command) != 3 {
+			t.Errorf("%+v", r)
 		}
-		ran[commandPath(args)] = true
+		got := map[string]bool{}
+		for _, e := range evs {
+			if e.Type == "output" {
+				got[e.Host+" "+e.Stream+" "+e.Message] = true
+			}
+		}
+		for _, h := range []string{"web1", "web2"} {
+			if !got[h+" stdout out"] || !got[h+" stderr no newline"] {
+				t.Errorf("%s: output events %v", h, got)
+			}
+		}
+	}})
+	run("exec fails", jsonCase{args: []string{"exec", "local", "--host", "web1", "--", "sh", "-c", "exit 3"}, code: 3, check: func(t *testing.T, _ any, evs []ui.JSONEvent) {
+		for _, e := range evs {
+			if e.Type == "step_end" && e.Step == "exec" && (e.Status != "failed" || e.ExitCode != 3) {
+				t.Errorf("step_end %+v, want failed with exit_code 3", e)
+			}
+		}
+	}})
+	run("run", jsonCase{args: []string{"run", "local", "migrate"}, result: &runResult{}, check: func(t *testing.T, out any, _ []ui.JSONEvent) {
+		if r := out.(*runResult); r.Environment != "local" || r.Task != "migrate" {
+			t.Errorf("%+v", r)
+		}
+	}})
+	run("logs", jsonCase{args: []string{"logs", "local", "-n", "5"}, result: &logsResult{}, check: func(t *testing.T, out any, evs []ui.JSONEvent) {
+		n := 0
+		for _, e := range evs {
+			if e.Type == "output" && e.Host != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("no output events for the logs of a pushed app: %+v", evs)
+		}
+	}})
+	// console is interactive: --json is a usage error with nothing on
+	// stdout. exec -i is one too, reported as exec's stream ends: with an
+	// error event.
+	if r := p.plat("--json", "console", "local"); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--json does not apply") {
+		t.Errorf("plat --json console: want exit 2, nothing on stdout:\n%s", r)
 	}
+	ran["console"] = true
+	if r := p.plat("--json", "exec", "local", "--host", "web1", "-i", "--", "cat"); r.code != 2 {
+		t.Errorf("plat --json exec -i: want exit 2:\n%s", r)
+	} else if evs, err := decodeEvents(r.stdout, nil); err != nil || len(evs) != 1 || evs[0].ExitCode != 2 || !strings.Contains(evs[0].Error, "-i and -t") {
+		t.Errorf("plat --json exec -i: want one error event: %v\n%s", err, r)
+	}
+	// $PLAT_JSON does not apply to a program's own output.
 	p.env = []string{"PLAT_JSON=1"}
 	if r := p.plat("exec", "local", "--host", "web1", "--", "echo", "hi"); r.code != 0 || r.stdout != "hi\n" {
 		t.Errorf("PLAT_JSON=1 plat exec: %s", r)
@@ -450,7 +494,7 @@ func TestEveryCommandDecidesItsJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch c.Annotations[jsonAnnotation] {
-		case jsonEvents, jsonDocument, jsonPassthrough:
+		case jsonEvents, jsonDocument, jsonOutput, jsonPassthrough:
 		default:
 			t.Errorf("plat %s has no %s annotation", path, jsonAnnotation)
 		}

@@ -586,3 +586,22 @@ type lifecycleResult struct {
 	// Types are the process types asked for; [] means all.
 	Types []string `json:"types"`
 }
+
+// execResult is the result of plat exec --json; each host's output and
+// exit code are in its output and step_end events.
+type execResult struct {
+	Environment string   `json:"environment"`
+	Command     []string `json:"command"`
+}
+
+// runResult is the result of plat run --json.
+type runResult struct {
+	Environment string `json:"environment"`
+	Task        string `json:"task"`
+}
+
+// logsResult is the result of plat logs --json (after --follow, once
+// interrupted).
+type logsResult struct {
+	Environment string `json:"environment"`
+}

@@ -44,6 +44,9 @@ func (a *app) applyEnv(cmd *cobra.Command) error {
 		}
 		return nil
 	}
+	if cmd.Annotations[jsonAnnotation] == jsonOutput {
+		return nil
+	}
 	if v := os.Getenv(envJSON); v != "" && !changed("json") {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -179,7 +182,12 @@ const (
 	jsonEvents = "events"
 	// jsonDocument: one document.
 	jsonDocument = "document"
-	// jsonPassthrough: the output is a remote program's (exec, logs):
+	// jsonOutput: the output is a remote program's (exec, run, logs);
+	// with --json, it comes as output events in an event stream. $PLAT_JSON
+	// does not apply, so a script's `plat exec … > file` stays the
+	// program's own output.
+	jsonOutput = "output"
+	// jsonPassthrough: the output is an interactive program's (console):
 	// --json is refused, and $PLAT_JSON ignored.
 	jsonPassthrough = "passthrough"
 )
@@ -187,6 +195,7 @@ const (
 var (
 	eventsOutput      = map[string]string{jsonAnnotation: jsonEvents}
 	documentOutput    = map[string]string{jsonAnnotation: jsonDocument}
+	programOutput     = map[string]string{jsonAnnotation: jsonOutput}
 	passthroughOutput = map[string]string{jsonAnnotation: jsonPassthrough}
 )
 
@@ -204,6 +213,19 @@ func (a *app) failJSON(msg string, code int) {
 	if a.json && a.stream {
 		a.jsonEvents().Fail(msg, code)
 	}
+}
+
+// outputEngine is engine for exec, run and logs: with --json, what the
+// hosts print comes as output events on the JSON stream.
+func (a *app) outputEngine(ctx context.Context) (*engine.Engine, error) {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.json {
+		e.UI, e.OutputEvents = a.jsonEvents(), true
+	}
+	return e, nil
 }
 
 // result ends a command's event stream with its outcome.

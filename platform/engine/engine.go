@@ -32,7 +32,10 @@ type Engine struct {
 	// StateDir is the project's .plat directory (absolute).
 	StateDir string
 	UI       platform.UI
-	Log      *slog.Logger
+	// OutputEvents sends what exec, run and logs print on hosts to UI as
+	// output events (--json) instead of to their writers.
+	OutputEvents bool
+	Log          *slog.Logger
 	// User is who pushes (user@machine); empty means detect.
 	User string
 	// Confirm asks a yes/no question on a terminal; nil means the run is
@@ -315,6 +318,7 @@ func (e *Engine) endStep(host, step string, start time.Time, err error) {
 	if err != nil {
 		ev.Status = "failed"
 		ev.Error = err.Error()
+		ev.ExitCode = max(platform.ExitCode(err), 0)
 	}
 	e.emit(ev)
 }

@@ -97,7 +97,7 @@ func (e *Engine) ExecWith(ctx context.Context, envName string, opts ExecOptions)
 		}
 		ts = ts[:1]
 	}
-	if len(ts) == 1 {
+	if len(ts) == 1 && !e.OutputEvents {
 		t := ts[0]
 		cmd := hostcmd.InRelease(t.DeployTo, "", opts.Argv)
 		cmd.Env = e.baseEnv(ctx, env, t)
@@ -110,12 +110,18 @@ func (e *Engine) ExecWith(ctx context.Context, envName string, opts ExecOptions)
 		}
 		return nil
 	}
+	if interactive && e.OutputEvents {
+		return fmt.Errorf("%w: an interactive command (-i or -t) has no JSON output", ErrConfig)
+	}
 	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		cmd := hostcmd.InRelease(t.DeployTo, "", opts.Argv)
 		cmd.Env = e.baseEnv(ctx, env, t)
-		cmd.Stdout, cmd.Stderr = prefixed(opts.Stdout, t.Name), prefixed(opts.Stderr, t.Name)
-		return t.Transport.Run(ctx, cmd)
+		return e.runOutput(ctx, t, "exec", strings.Join(opts.Argv, " "), cmd, opts.Stdout, opts.Stderr)
 	})
+	if len(ts) == 1 && errs[ts[0].Name] != nil {
+		// As without events: the one host's error, with its exit code.
+		return fmt.Errorf("host %s: %s: %w", ts[0].Name, opts.Argv[0], errs[ts[0].Name])
+	}
 	if len(errs) > 0 {
 		return &DeployError{Op: "exec " + strings.Join(opts.Argv, " "), Hosts: errs}
 	}
@@ -151,6 +157,11 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 	}
 	defer closeAll()
 	if task.When == platform.PhaseBuild {
+		if e.OutputEvents {
+			o, _, flush := e.outputEvents("localhost")
+			defer flush()
+			stdout = o
+		}
 		return runLocal(ctx, e.Project.Dir, []string{"PLAT_ENV=" + env.Name}, task.Run, stdout)
 	}
 	t := pickHost(ts, task.Role)
@@ -163,6 +174,11 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 		cmd := hostcmd.InRelease(t.DeployTo, "", task.Run)
 		cmd.Env = e.baseEnv(ctx, env, t)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if e.OutputEvents {
+			o, er, flush := e.outputEvents(t.Name)
+			defer flush()
+			cmd.Stdout, cmd.Stderr = o, er
+		}
 		return t.Transport.Run(tctx, cmd)
 	})
 }
@@ -192,8 +208,15 @@ func (e *Engine) Logs(ctx context.Context, envName string, sel Selector, lines i
 	defer closeAll()
 	errs := e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		cmd := hostcmd.Logs(t.DeployTo, lines, follow)
-		cmd.Stdout, cmd.Stderr = prefixed(w, t.Name), prefixed(w, t.Name)
+		var flush func()
+		if e.OutputEvents {
+			cmd.Stdout, cmd.Stderr, flush = e.outputEvents(t.Name)
+		} else {
+			o, er := prefixed(w, t.Name), prefixed(w, t.Name)
+			cmd.Stdout, cmd.Stderr, flush = o, er, func() { o.Flush(); er.Flush() }
+		}
 		err := t.Transport.Run(ctx, cmd)
+		flush()
 		if follow && ctx.Err() != nil {
 			return nil
 		}
@@ -289,6 +312,40 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 }
 
 // prefixed prefixes each line written to w with "[host] ".
-func prefixed(w io.Writer, host string) io.Writer {
+func prefixed(w io.Writer, host string) *lineWriter {
 	return &lineWriter{fn: func(l string) { fmt.Fprintf(w, "[%s] %s\n", host, l) }}
+}
+
+// outputEvents are writers that turn each line a command prints on host
+// into an output event (masked as every event is); flush hands on a last
+// line without a newline.
+func (e *Engine) outputEvents(host string) (stdout, stderr io.Writer, flush func()) {
+	line := func(stream string) *lineWriter {
+		return &lineWriter{fn: func(l string) {
+			e.emit(platform.Event{Type: platform.EventOutput, Host: host, Stream: stream, Message: l})
+		}}
+	}
+	o, er := line("stdout"), line("stderr")
+	return o, er, func() { o.Flush(); er.Flush() }
+}
+
+// runOutput runs cmd on t with its output prefixed by host on stdout and
+// stderr, or, with OutputEvents, as a step of output events whose end
+// carries the command's exit code.
+func (e *Engine) runOutput(ctx context.Context, t *platform.Target, step, msg string, cmd *platform.Command, stdout, stderr io.Writer) error {
+	if !e.OutputEvents {
+		o, er := prefixed(stdout, t.Name), prefixed(stderr, t.Name)
+		cmd.Stdout, cmd.Stderr = o, er
+		err := t.Transport.Run(ctx, cmd)
+		o.Flush()
+		er.Flush()
+		return err
+	}
+	o, er, flush := e.outputEvents(t.Name)
+	cmd.Stdout, cmd.Stderr = o, er
+	start := e.startStep(t.Name, step, msg)
+	err := t.Transport.Run(ctx, cmd)
+	flush()
+	e.endStep(t.Name, step, start, err)
+	return err
 }

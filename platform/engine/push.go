@@ -792,6 +792,16 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Flush hands on a last line that has no newline.
+func (w *lineWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.fn(strings.TrimRight(string(w.buf), "\r"))
+		w.buf = nil
+	}
+}
+
 // sameSecrets reports whether the release every host runs (per the local
 // store) has the secrets this push resolved.
 func (p *push) sameSecrets() bool {

@@ -38,6 +38,7 @@ type JSONEvent struct {
 	WireBytes       int64            `json:"wire_bytes,omitempty"`
 	Files           int              `json:"files,omitempty"`
 	Rows            []JSONSummaryRow `json:"rows,omitempty"`
+	Stream          string           `json:"stream,omitempty"`
 	ExitCode        int              `json:"exit_code,omitempty"`
 	Result          any              `json:"result,omitempty"`
 }
@@ -57,6 +58,7 @@ func NewJSONEvent(e platform.Event) JSONEvent {
 		SchemaVersion: SchemaVersion, Time: e.Time, Type: string(e.Type), Host: e.Host, Step: e.Step,
 		Message: e.Message, Status: e.Status, Error: e.Error, DurationSeconds: e.Duration.Seconds(),
 		Bytes: e.Bytes, TotalBytes: e.TotalBytes, WireBytes: e.WireBytes, Files: e.Files,
+		Stream: e.Stream, ExitCode: e.ExitCode,
 	}
 	if e.Type == platform.EventSummary {
 		j.Rows = SummaryRows(e.Rows)
