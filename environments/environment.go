@@ -260,7 +260,10 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 			e.Clusters = append(e.Clusters, c)
 		}
 	}
-	if len(s.blocks["cluster"]) == 0 && !s.failed {
+	// A scheduling provider (swarm) places the processes itself: its
+	// environments declare no hosts.
+	scheduled := l.opts.Providers[e.Provider.Type].Scheduled
+	if len(s.blocks["cluster"]) == 0 && !s.failed && !scheduled {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing cluster block",

@@ -184,6 +184,9 @@ type Attribute struct {
 // too), float64, bool, []string or map[string]string.
 type Schema struct {
 	Attributes []Attribute
+	// Scheduled says the provider is a Scheduler: its environments have
+	// no hosts (no cluster block), the engine places the processes.
+	Scheduled bool
 }
 
 // Provider turns an environment into targets.

@@ -15,6 +15,7 @@ import (
 	"github.com/plat-sh/plat/providers/docker"
 	"github.com/plat-sh/plat/providers/local"
 	"github.com/plat-sh/plat/providers/ssh"
+	"github.com/plat-sh/plat/providers/swarm"
 	"github.com/plat-sh/plat/providers/vagrant"
 )
 
@@ -25,6 +26,7 @@ func builtinProviders() map[string]platform.ProviderFactory {
 		"ssh":     ssh.Factory{},
 		"docker":  docker.Factory{},
 		"vagrant": vagrant.Factory{},
+		"swarm":   swarm.Factory{},
 	}
 }
 

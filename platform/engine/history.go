@@ -184,6 +184,9 @@ func (e *Engine) Releases(ctx context.Context, envName string) ([]ReleaseRow, er
 	if err != nil {
 		return nil, err
 	}
+	if s, ok := schedulerOf(p); ok {
+		return e.releasesScheduled(ctx, env, s)
+	}
 	ts, closeAll, err := e.targets(ctx, env, p, nil)
 	if err != nil {
 		return nil, err
@@ -324,6 +327,9 @@ func (e *Engine) Status(ctx context.Context, envName string, verify bool) ([]Hos
 	env, p, err := e.environment(envName)
 	if err != nil {
 		return nil, err
+	}
+	if s, ok := schedulerOf(p); ok {
+		return e.statusScheduled(ctx, env, s)
 	}
 	var machines map[string]platform.MachineStatus
 	if ms, ok := p.(platform.MachineStatuser); ok {

@@ -24,6 +24,11 @@ func (e *Engine) selected(ctx context.Context, envName string, sel Selector) (*p
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return e.selectedIn(ctx, env, prov, sel)
+}
+
+func (e *Engine) selectedIn(ctx context.Context, env *platform.Environment, prov platform.Provider, sel Selector) (*platform.Environment, []*platform.Target, func(), error) {
+	envName := env.Name
 	for _, h := range sel.Hosts {
 		var names []string
 		for _, x := range env.Hosts() {
@@ -85,7 +90,14 @@ func (e *Engine) ExecWith(ctx context.Context, envName string, opts ExecOptions)
 	if len(opts.Argv) == 0 {
 		return fmt.Errorf("%w: exec needs a command", ErrConfig)
 	}
-	env, ts, closeAll, err := e.selected(ctx, envName, opts.Selector)
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return err
+	}
+	if s, ok := schedulerOf(prov); ok {
+		return e.execScheduled(ctx, env, s, opts)
+	}
+	env, ts, closeAll, err := e.selectedIn(ctx, env, prov, opts.Selector)
 	if err != nil {
 		return err
 	}
@@ -151,7 +163,18 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 		}
 		return fmt.Errorf("%w: unknown task %q%s (defined: %s)", ErrConfig, name, suggest.Hint(name, names), strings.Join(names, ", "))
 	}
-	env, ts, closeAll, err := e.selected(ctx, envName, Selector{})
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return err
+	}
+	if s, ok := schedulerOf(prov); ok && task.When != platform.PhaseBuild {
+		return e.step(engineHost, "task "+name, strings.Join(task.Run, " "), func() error {
+			tctx, cancel := withTimeout(ctx, task.Timeout)
+			defer cancel()
+			return e.execScheduled(tctx, env, s, ExecOptions{Selector: Selector{Role: task.Role}, Argv: task.Run, Stdout: stdout, Stderr: stderr})
+		})
+	}
+	env, ts, closeAll, err := e.selectedIn(ctx, env, prov, Selector{})
 	if err != nil {
 		return err
 	}
@@ -201,7 +224,14 @@ func (e *Engine) baseEnv(ctx context.Context, env *platform.Environment, t *plat
 
 // Logs prints (or follows) the app's process logs of the selected hosts.
 func (e *Engine) Logs(ctx context.Context, envName string, sel Selector, lines int, follow bool, w io.Writer) error {
-	_, ts, closeAll, err := e.selected(ctx, envName, sel)
+	env, prov, err := e.environment(envName)
+	if err != nil {
+		return err
+	}
+	if s, ok := schedulerOf(prov); ok {
+		return e.logsScheduled(ctx, env, s, sel, lines, follow, w)
+	}
+	_, ts, closeAll, err := e.selectedIn(ctx, env, prov, sel)
 	if err != nil {
 		return err
 	}
@@ -245,6 +275,9 @@ func (e *Engine) Up(ctx context.Context, envName string) ([]platform.MachineStat
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := schedulerOf(prov); ok {
+		return resp.Machines, nil // the engine restarts its own services
+	}
 	if err := e.startCurrent(ctx, env, prov); err != nil {
 		return resp.Machines, err
 	}
@@ -282,6 +315,9 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 		return nil, err
 	}
 	pv, provisions := prov.(platform.Provisioner)
+	if _, ok := schedulerOf(prov); ok && provisions {
+		return e.downMachines(ctx, env, pv, destroy) // the engine stops its own services
+	}
 	ts, closeAll, terr := e.targets(ctx, env, prov, nil)
 	if terr == nil {
 		defer closeAll()
@@ -302,6 +338,10 @@ func (e *Engine) Down(ctx context.Context, envName string, destroy bool) ([]plat
 	if !provisions {
 		return nil, nil
 	}
+	return e.downMachines(ctx, env, pv, destroy)
+}
+
+func (e *Engine) downMachines(ctx context.Context, env *platform.Environment, pv platform.Provisioner, destroy bool) ([]platform.MachineStatus, error) {
 	start := e.startStep("localhost", "down", env.Provider.Type)
 	resp, err := pv.Down(ctx, &platform.DownRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Destroy: destroy, Progress: e.progressFn()})
 	e.endStep("localhost", "down", start, err)

@@ -78,6 +78,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	if err != nil {
 		return nil, err
 	}
+	if s, ok := schedulerOf(prov); ok {
+		return e.pushScheduled(ctx, opts, env, s)
+	}
 	if env.Private != "" && !opts.Resume {
 		if st, err := os.Stat(env.Private); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("%w: environment %s: the private settings directory %s does not exist (app or environment `private`)", ErrConfig, env.Name, env.Private)

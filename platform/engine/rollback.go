@@ -36,6 +36,9 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 	if opts.Release != "" && !release.ValidID(opts.Release) {
 		return nil, fmt.Errorf("%w: %q is not a release id (r1, r2, …; see plat releases %s)", ErrConfig, opts.Release, opts.Env)
 	}
+	if s, ok := schedulerOf(prov); ok {
+		return e.rollbackScheduled(ctx, opts, env, s)
+	}
 	ts, closeAll, err := e.targets(ctx, env, prov, nil)
 	if err != nil {
 		return nil, err

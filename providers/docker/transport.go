@@ -407,3 +407,10 @@ var (
 	_ platform.Transport = (*Transport)(nil)
 	_ platform.Dialer    = (*Transport)(nil)
 )
+
+// ContainerTransport runs commands in any running container of c's daemon
+// (the swarm provider execs into a service's task with it). host names
+// the container in errors. Close releases c.
+func ContainerTransport(c *Client, id, name, host string) *Transport {
+	return newTransport(&sharedClient{c: c}, id, name, "", host, "")
+}
