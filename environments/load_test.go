@@ -501,3 +501,24 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A scheduling provider's environment declares no hosts; any other still
+// must.
+func TestScheduledEnvironmentHasNoHosts(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "plat.hcl"), `
+app "a" {}
+environment "cluster" {
+  provider "swarm" {}
+}
+environment "dev" {
+  provider "ssh" {}
+}
+`)
+	providers := testProviders()
+	providers["swarm"] = platform.Schema{Scheduled: true}
+	_, _, diags := Load(Options{Dir: dir, Providers: providers})
+	if len(diags) != 1 || diags[0].Summary != "Missing cluster block" || !strings.Contains(diags[0].Detail, `"dev"`) {
+		t.Fatalf("want one missing-cluster error, for dev: %v", diags)
+	}
+}

@@ -118,7 +118,11 @@ func (p *Provider) Inspect(ctx context.Context, req *platform.InspectRequest) (*
 		return nil, err
 	}
 	defer c.Close()
-	return p.inspect(ctx, c, namesOf(req.App, req.Env))
+	n := namesOf(req.App, req.Env)
+	if _, err := c.API().NetworkInspect(ctx, n.Network(), client.NetworkInspectOptions{}); cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("network %s not found: run `plat up %s` first", n.Network(), req.Env.Name)
+	}
+	return p.inspect(ctx, c, n)
 }
 
 func (p *Provider) inspect(ctx context.Context, c *docker.Client, n names) (*platform.InspectResponse, error) {

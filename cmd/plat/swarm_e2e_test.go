@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/plat-sh/plat/providers/ssh/sshtest"
+	swarmprov "github.com/plat-sh/plat/providers/swarm"
+	"github.com/plat-sh/plat/providers/swarm/swarmtest"
+)
+
+// taskStatus is a row of `plat status --json` for a swarm environment.
+type taskStatus struct {
+	Host    string `json:"host"`
+	Release string `json:"release"`
+	URL     string `json:"url"`
+	Machine string `json:"machine"`
+	Error   string `json:"error"`
+}
+
+func (p *project) swarmStatus(env string) []taskStatus {
+	p.t.Helper()
+	r := p.mustPlat("--json", "status", env)
+	var rows []taskStatus
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		p.t.Fatalf("status --json: %v\n%s", err, r)
+	}
+	return rows
+}
+
+// assertTasks checks that the web service has n running tasks and the
+// worker one, all on release id, and that every web task serves it.
+func (p *project) assertTasks(env, service string, web int, id, want string) {
+	p.t.Helper()
+	rows := p.swarmStatus(env)
+	webs, workers := 0, 0
+	for _, r := range rows {
+		if r.Release != id {
+			p.t.Fatalf("task %s runs %q, want %s: %+v", r.Host, r.Release, id, rows)
+		}
+		switch {
+		case strings.HasPrefix(r.Host, service+"-web."):
+			webs++
+			port := 0
+			fmt.Sscanf(r.URL[strings.LastIndexByte(r.URL, ':')+1:], "%d", &port)
+			body, err := getPort(p.t, port, "/")
+			if err != nil || !strings.Contains(body, want) || !strings.Contains(body, "release "+id) {
+				p.t.Fatalf("%s (%s) does not serve %q on %s: %v\n%s", r.Host, r.URL, want, id, err, body)
+			}
+		case strings.HasPrefix(r.Host, service+"-worker."):
+			workers++
+		}
+	}
+	if webs != web || workers != 1 {
+		p.t.Fatalf("want %d web tasks and 1 worker, got %d and %d: %+v", web, webs, workers, rows)
+	}
+}
+
+// TestSwarmClusterEndToEnd pushes the example app to a single-node swarm
+// through a real registry: 3 web replicas and a worker, an incremental
+// push that builds and sends one new layer, a health check that fails
+// and that the engine rolls back, plat rollback, releases, status, down.
+// The same commit pushed to an ssh fleet has the same manifest hash.
+func TestSwarmClusterEndToEnd(t *testing.T) {
+	c := swarmtest.Need(t)
+	registry := swarmtest.Registry(t)
+	p := newProject(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	app := "notes" + hex.EncodeToString(b)
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	src, _ := os.ReadFile(hcl)
+	renamed := strings.Replace(string(src), `app "notes" {`, fmt.Sprintf("app %q {", app), 1)
+	// This machine's kernel has no IPVS for the routing mesh: each web
+	// task publishes its own port.
+	renamed += fmt.Sprintf(`
+environment "cluster" {
+  provider "swarm" {
+    registry     = %q
+    replicas     = { web = 3, worker = 1 }
+    publish_mode = "host"
+  }
+  private = "../notes-private/local"
+  env = {
+    BIND             = "0.0.0.0"
+    MIGRATE_ON_START = "1"
+  }
+  rollout {
+    stages = [1, "100%%"]
+  }
+}
+`, registry)
+	os.WriteFile(hcl, []byte(renamed), 0o644)
+	os.WriteFile(filepath.Join(p.dir, "Procfile"), []byte("web: exec python3 app.py\nworker: exec sh -c 'while true; do echo worker on $PLAT_RELEASE; sleep 2; done'\n"), 0o644)
+	p.git("add", "-A")
+	p.git("commit", "-q", "-m", "cluster environment, a worker")
+	fleet := sshtest.New(t, 1)
+	p.sshEnv(fleet, "")
+	t.Cleanup(func() {
+		p.plat("down", "cluster", "--destroy")
+		p.plat("down", "fleet")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		f := client.Filters{}.Add("label", swarmprov.LabelApp+"="+app)
+		if imgs, err := c.API().ImageList(ctx, client.ImageListOptions{Filters: f}); err == nil {
+			for _, im := range imgs.Items {
+				c.API().ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true})
+			}
+		}
+	})
+	service := "plat-" + app + "-cluster"
+
+	// plat up needs nothing but a manager; push before up says what to do.
+	if r := p.plat("push", "cluster"); r.code == 0 || !strings.Contains(r.stderr, "plat up cluster") {
+		t.Fatalf("push before up: %s", r)
+	}
+	p.mustPlat("up", "cluster")
+	r := p.mustPlat("push", "cluster")
+	if !strings.Contains(r.stdout, "in one layer") || !strings.Contains(r.stdout, "pushed to "+registry) || !strings.Contains(r.stdout, "migrated") {
+		t.Fatalf("first push: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+
+	// The image: tag, labels, and in the registry.
+	insp, err := c.API().ImageInspect(context.Background(), registry+"/plat/"+app+":cluster-r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := readRelease(t, p, "cluster", "r1")
+	if l := insp.Config.Labels; l[swarmprov.LabelRelease] != "r1" || l[swarmprov.LabelManifest] != rel.ManifestHash || l[swarmprov.LabelGitSHA] != rel.GitSHA {
+		t.Fatalf("image labels %v, release %+v", insp.Config.Labels, rel)
+	}
+	resp, err := http.Get("http://" + registry + "/v2/plat/" + app + "/tags/list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags struct{ Tags []string }
+	json.NewDecoder(resp.Body).Decode(&tags)
+	resp.Body.Close()
+	if strings.Join(tags.Tags, ",") != "cluster-r1" {
+		t.Fatalf("registry tags: %v", tags.Tags)
+	}
+
+	// The same commit on an ssh host: the same content.
+	p.mustPlat("push", "fleet")
+	if fr := readRelease(t, p, "fleet", "r1"); fr.ManifestHash != rel.ManifestHash || fr.GitSHA != rel.GitSHA {
+		t.Fatalf("manifest hash %s on fleet, %s on cluster", fr.ManifestHash, rel.ManifestHash)
+	}
+
+	// A change: one new layer built on r1's image, one layer sent.
+	p.write("VERSION", "1.0.1\n")
+	r = p.mustPlat("push", "cluster")
+	if !strings.Contains(r.stdout, "on "+registry+"/plat/"+app+":cluster-r1: one layer of 2 changed paths") ||
+		!strings.Contains(r.stdout, "1 layers sent") {
+		t.Fatalf("incremental push: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r2", "1.0.1")
+
+	// Logs and exec reach the tasks.
+	if r := p.mustPlat("logs", "cluster", "--role", "worker", "-n", "5"); !strings.Contains(r.stdout, "[worker.1] worker on r2") {
+		t.Fatalf("logs: %s", r)
+	}
+	if r := p.mustPlat("exec", "cluster", "--", "sh", "-c", "cat VERSION; stat -c %a settings.json"); r.stdout != "1.0.1\n600\n" {
+		t.Fatalf("exec: %s", r)
+	}
+
+	// A health check that fails: the engine rolls web back, plat exits 1
+	// naming the service, every task is back on r2.
+	body, _ := os.ReadFile(filepath.Join(p.dir, "app.py"))
+	broken := strings.Replace(string(body), `return self.send(200, "text/plain", b"ok\n")`, `return self.send(500, "text/plain", b"broken\n")`, 1)
+	if broken == string(body) {
+		t.Fatal("app.py has no /healthz answer to break")
+	}
+	p.write("app.py", broken)
+	r = p.plat("push", "cluster")
+	if r.code != 1 || !strings.Contains(r.stderr, service+"-web") || !strings.Contains(r.stderr, "rolled back") {
+		t.Fatalf("failing health check: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r2", "1.0.1")
+
+	// plat rollback goes to the release before the current one.
+	r = p.mustPlat("rollback", "cluster")
+	if !strings.Contains(r.stdout, "exists") {
+		t.Fatalf("rollback rebuilt the image: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	rels := p.mustPlat("releases", "cluster").stdout
+	for _, want := range []string{"r1 *", "r2 ", "r3 ", "rolled back", "rollback"} {
+		if !strings.Contains(rels, want) {
+			t.Fatalf("releases lack %q:\n%s", want, rels)
+		}
+	}
+
+	// down stops every task; up brings them back; down --destroy removes
+	// what plat made.
+	p.mustPlat("down", "cluster")
+	for _, row := range p.swarmStatus("cluster") {
+		if strings.HasPrefix(row.Host, service+"-web.") {
+			t.Fatalf("a web task runs after down: %+v", row)
+		}
+	}
+	p.mustPlat("up", "cluster")
+	waitFor(t, 2*time.Minute, func() bool { return len(p.swarmStatus("cluster")) == 4 })
+	p.mustPlat("down", "cluster", "--destroy")
+	ctx := context.Background()
+	f := client.Filters{}.Add("label", swarmprov.LabelApp+"="+app)
+	svcs, _ := c.API().ServiceList(ctx, client.ServiceListOptions{Filters: f})
+	secrets, _ := c.API().SecretList(ctx, client.SecretListOptions{Filters: f})
+	nets, _ := c.API().NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	vols, _ := c.API().VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if len(svcs.Items)+len(secrets.Items)+len(nets.Items)+len(vols.Items) > 0 {
+		t.Fatalf("left after down --destroy: %d services, %d secrets, %d networks, %d volumes", len(svcs.Items), len(secrets.Items), len(nets.Items), len(vols.Items))
+	}
+}
+
+type storedRelease struct {
+	GitSHA       string `json:"git_sha"`
+	ManifestHash string `json:"manifest_hash"`
+}
+
+func readRelease(t *testing.T, p *project, env, id string) storedRelease {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, ".plat", "store", "envs", env, id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r storedRelease
+	if err := json.Unmarshal(b, &r); err != nil || r.ManifestHash == "" {
+		t.Fatalf("%s %s: %v %s", env, id, err, b)
+	}
+	return r
+}
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not true within %s", d)
+		}
+		time.Sleep(time.Second)
+	}
+}
