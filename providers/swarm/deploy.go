@@ -95,8 +95,10 @@ func (p *Provider) Deploy(ctx context.Context, req *platform.DeployRequest) (*pl
 			err = d.wait(ctx, id, proc)
 		}
 		if err != nil {
-			var re *platform.RolloutError
-			if errors.As(err, &re) || req.Rollout.OnFailure == platform.OnFailureRollback {
+			// halt leaves the services as the engine paused them, for a
+			// look; rollback puts every process type back on the release
+			// it ran.
+			if req.Rollout.OnFailure != platform.OnFailureHalt {
 				d.undo(ctx, updated, existing, err)
 			}
 			return d.response(ctx), err
