@@ -32,11 +32,14 @@ type taskStatus struct {
 func (p *project) swarmStatus(env string) []taskStatus {
 	p.t.Helper()
 	r := p.mustPlat("--json", "status", env)
-	var rows []taskStatus
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var doc struct {
+		Environment string       `json:"environment"`
+		Hosts       []taskStatus `json:"hosts"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Environment != env {
 		p.t.Fatalf("status --json: %v\n%s", err, r)
 	}
-	return rows
+	return doc.Hosts
 }
 
 // assertTasks checks that the web service has n running tasks and the
