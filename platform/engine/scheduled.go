@@ -455,6 +455,11 @@ func (e *Engine) logsScheduled(ctx context.Context, env *platform.Environment, s
 	if len(sel.Hosts) > 0 {
 		return fmt.Errorf("%w: environment %s has no hosts (it runs on an engine); select a process type with --role", ErrConfig, env.Name)
 	}
+	if e.OutputEvents {
+		o, _, flush := e.outputEvents(scheduledHost(sel.Role))
+		defer flush()
+		w = o
+	}
 	req := &platform.LogsRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Lines: lines, Follow: follow, Output: w}
 	if sel.Role != "" {
 		req.Processes = []string{sel.Role}
@@ -471,7 +476,26 @@ func (e *Engine) execScheduled(ctx context.Context, env *platform.Environment, s
 		return fmt.Errorf("%w: environment %s has no hosts (it runs on an engine); select a process type with --role", ErrConfig, env.Name)
 	}
 	cmd := &platform.Command{Args: opts.Argv, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr, TTY: opts.TTY}
-	err := s.Exec(ctx, &platform.ScheduledExecRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Process: opts.Role, Command: cmd})
+	exec := func() error {
+		return s.Exec(ctx, &platform.ScheduledExecRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Process: opts.Role, Command: cmd})
+	}
+	if e.OutputEvents {
+		if cmd.Stdin != nil || cmd.TTY != nil {
+			return fmt.Errorf("%w: an interactive command (-i or -t) has no JSON output", ErrConfig)
+		}
+		host := scheduledHost(opts.Role)
+		o, er, flush := e.outputEvents(host)
+		cmd.Stdout, cmd.Stderr = o, er
+		run := exec
+		exec = func() error {
+			start := e.startStep(host, "exec", strings.Join(opts.Argv, " "))
+			err := run()
+			flush()
+			e.endStep(host, "exec", start, err)
+			return err
+		}
+	}
+	err := exec()
 	if err != nil {
 		if errors.Is(err, platform.ErrNoTTY) {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -479,6 +503,15 @@ func (e *Engine) execScheduled(ctx context.Context, env *platform.Environment, s
 		return fmt.Errorf("%s: %s: %w", env.Name, strings.Join(opts.Argv, " "), err)
 	}
 	return nil
+}
+
+// scheduledHost names, in events, where a command of an engine
+// environment ran: the process type it was given, or "engine".
+func scheduledHost(role string) string {
+	if role != "" {
+		return role
+	}
+	return "engine"
 }
 
 // processOf shows a task as a process of `plat status`; a task that does
