@@ -355,3 +355,34 @@ func TestPythonBytecodeIsPartOfTheRelease(t *testing.T) {
 		t.Errorf("importing helper rewrote its bytecode")
 	}
 }
+
+// A .py symlink out of the tree is deployed as a link: its target's
+// bytecode is not compiled into the release, while a link inside the tree
+// and a module whose name shares the link's prefix keep theirs.
+func TestPythonBytecodeOfLinksOutOfTheTree(t *testing.T) {
+	dir := copyApp(t, "python-stdlib")
+	outside := filepath.Join(t.TempDir(), "secret.py")
+	if err := os.WriteFile(outside, []byte("TOKEN = 'outside the tree'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"inside.py": "X = 1\n", "out.extra.py": "Y = 2\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "out.py")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("inside.py", filepath.Join(dir, "alias.py")); err != nil {
+		t.Fatal(err)
+	}
+	_, out := mustBuild(t, newTestBuilder(t, Options{}), &platform.BuildRequest{Dir: dir, Buildpacks: []string{"python"}})
+	for stem, want := range map[string]int{"out": 0, "alias": 1, "inside": 1, "out.extra": 1} {
+		if pycs, _ := filepath.Glob(filepath.Join(dir, "__pycache__", stem+".cpython-*.pyc")); len(pycs) != want {
+			t.Errorf("%s.py: %d bytecode files %v, want %d\n%s", stem, len(pycs), pycs, want, out)
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "out.py")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("out.py is no longer the link: %v %v", fi, err)
+	}
+}

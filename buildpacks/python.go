@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -155,6 +157,37 @@ func compileBytecode(ctx context.Context, bc *buildContext, pyEnv map[string]str
 	if err != nil && ctx.Err() == nil {
 		bc.out.printf("       some files do not compile to bytecode (see above); they are compiled where they are imported\n")
 	}
+	dropOutsideBytecode(bc.dir)
+}
+
+// pycTag is what follows a module's name in its bytecode file's name.
+var pycTag = regexp.MustCompile(`^[^.]+(\.opt-[0-9]+)?\.pyc$`)
+
+// dropOutsideBytecode removes the bytecode compileall wrote for .py
+// symlinks whose target is outside the tree: a release carries such a
+// link as a link and never what it points to (compileall follows links to
+// files, not to directories).
+func dropOutsideBytecode(root string) {
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 || !strings.HasSuffix(d.Name(), ".py") {
+			return nil
+		}
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			if rel, err := filepath.Rel(root, target); err == nil && filepath.IsLocal(rel) {
+				return nil
+			}
+		}
+		cache := filepath.Join(filepath.Dir(path), "__pycache__")
+		entries, _ := os.ReadDir(cache)
+		stem := strings.TrimSuffix(d.Name(), ".py") + "."
+		for _, e := range entries {
+			// stem.cpython-311.pyc, stem.cpython-311.opt-1.pyc
+			if n := e.Name(); strings.HasPrefix(n, stem) && pycTag.MatchString(n[len(stem):]) {
+				_ = os.Remove(filepath.Join(cache, n))
+			}
+		}
+		return nil
+	})
 }
 
 // truthy reports whether a config value turns an option on.
