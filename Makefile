@@ -4,7 +4,7 @@ BIN      := bin/plat
 PKGS     := ./...
 # Integration tests start sshd hosts, containers and vagrant machines;
 # the timeout bounds a hung test, it is not a speed target.
-TESTFLAGS ?= -timeout 20m
+TESTFLAGS ?= -timeout 45m
 
 .PHONY: help build test demo demo-down lint bench bench-scale bench-smoke base-image proto clean fuzz fuzz-smoke faults release
 
