@@ -282,15 +282,8 @@ func TestHostStalledDuringSwitch(t *testing.T) {
 	// again on a new connection and switched back.
 	mustContain(t, "stderr", r.stderr, "1 of 3 hosts failed and were switched back (max_failures = 1); the others run r2",
 		"\n  "+victim.Name+": switch r2: ", "no answer from the host for 3s")
-	want := map[string]string{"host1": "r2", "host2": "r1", "host3": "r2"}
-	if cur := currents(t, f); !maps.Equal(cur, want) {
-		t.Errorf("currents = %v, want %v", cur, want)
-	}
-	serves(t, []int{ports[0], ports[2]}, "release r2")
-	serves(t, ports[1:2], "release r1")
 	// The new connection also recorded the failure and unlocked.
-	recorded(t, victim, "r2", "failed")
-	assertUnlocked(t, f)
+	victimSwitchedBack(t, f, ports, victim)
 	if err := victim.Thaw(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,14 +359,7 @@ func TestHostDroppedDuringSwitch(t *testing.T) {
 	}
 	mustContain(t, "stderr", r.stderr, "1 of 3 hosts failed and were switched back (max_failures = 1)",
 		"\n  "+victim.Name+": switch r2: ", "was lost")
-	want := map[string]string{"host1": "r2", "host2": "r1", "host3": "r2"}
-	if cur := currents(t, f); !maps.Equal(cur, want) {
-		t.Errorf("currents = %v, want %v", cur, want)
-	}
-	serves(t, []int{ports[0], ports[2]}, "release r2")
-	serves(t, ports[1:2], "release r1")
-	recorded(t, victim, "r2", "failed")
-	assertUnlocked(t, f)
+	victimSwitchedBack(t, f, ports, victim)
 	p.verified(f)
 }
 
@@ -486,4 +472,20 @@ environment "dev" {
 	if r = validate(); r.code != 0 {
 		t.Fatalf("validate a good file: %s", r)
 	}
+}
+
+// victimSwitchedBack checks the outcome of a push to r2 in which host2,
+// the victim, failed its switch and was switched back: it runs and serves
+// r1, the others r2, its history records the failure, and no host is
+// locked.
+func victimSwitchedBack(t *testing.T, f *sshtest.Fleet, ports []int, victim *sshtest.Host) {
+	t.Helper()
+	want := map[string]string{"host1": "r2", "host2": "r1", "host3": "r2"}
+	if cur := currents(t, f); !maps.Equal(cur, want) {
+		t.Errorf("currents = %v, want %v", cur, want)
+	}
+	serves(t, []int{ports[0], ports[2]}, "release r2")
+	serves(t, ports[1:2], "release r1")
+	recorded(t, victim, "r2", "failed")
+	assertUnlocked(t, f)
 }

@@ -383,10 +383,7 @@ func TestKillTrials(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	began := time.Now()
 
-	fleet := sshtest.New(t, 3)
-	p := newProject(t)
-	ports := p.sshEnv(fleet, "  rollout {\n    stages = [1, \"100%\"]\n  }\n")
-	t.Cleanup(func() { p.plat("down", killEnv) })
+	fleet, p, ports := killFleet(t, "  rollout {\n    stages = [1, \"100%\"]\n  }\n")
 	k := &killer{t: t, p: p, fleet: fleet, ports: ports, store: &release.Store{Root: filepath.Join(p.dir, ".plat", "store")}}
 
 	p.mustPlat("push", killEnv)
@@ -755,10 +752,7 @@ func writeKillReport(t *testing.T, path string, stats map[string]*killStats, per
 // record is still written and the push ends as it would have. (The kill
 // trials found it lost: the history command ran in the cancelled context.)
 func TestInterruptWhileRecordingHistory(t *testing.T) {
-	fleet := sshtest.New(t, 3)
-	p := newProject(t)
-	ports := p.sshEnv(fleet, "")
-	t.Cleanup(func() { p.plat("down", killEnv) })
+	fleet, p, ports := killFleet(t, "")
 	p.mustPlat("push", killEnv)
 	p.write("VERSION", "2.0.0\n")
 	r := p.runWatched(killPush, &killPlan{phase: "history", sig: syscall.SIGINT}, killNextBound, "push", killEnv)
@@ -788,10 +782,7 @@ func TestInterruptWhileRecordingHistory(t *testing.T) {
 // processes stopped. (The kill trials found hosts left down: the
 // activation ran in the cancelled context.)
 func TestInterruptedRollbackLeavesNoHostDown(t *testing.T) {
-	fleet := sshtest.New(t, 3)
-	p := newProject(t)
-	ports := p.sshEnv(fleet, "")
-	t.Cleanup(func() { p.plat("down", killEnv) })
+	fleet, p, ports := killFleet(t, "")
 	p.mustPlat("push", killEnv)
 	p.write("VERSION", "2.0.0\n")
 	p.mustPlat("push", killEnv)
@@ -821,10 +812,7 @@ func TestInterruptedRollbackLeavesNoHostDown(t *testing.T) {
 // switch back nor any later push could start the app again.) The old
 // release here ignores TERM, so the stop waits out the drain timeout.
 func TestInterruptedSwitchLeavesNoUntrackedProcess(t *testing.T) {
-	fleet := sshtest.New(t, 3)
-	p := newProject(t)
-	ports := p.sshEnv(fleet, "  rollout {\n    drain_timeout = \"3s\"\n  }\n")
-	t.Cleanup(func() { p.plat("down", killEnv) })
+	fleet, p, ports := killFleet(t, "  rollout {\n    drain_timeout = \"3s\"\n  }\n")
 	app, err := os.ReadFile(filepath.Join(p.dir, "app.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -853,10 +841,7 @@ func TestInterruptedSwitchLeavesNoUntrackedProcess(t *testing.T) {
 // again must start them rather than skip the host as already current.
 // (The kill trials found it skipped.) plat stop makes that state here.
 func TestRollbackToTheCurrentReleaseStartsWhatIsDown(t *testing.T) {
-	fleet := sshtest.New(t, 3)
-	p := newProject(t)
-	ports := p.sshEnv(fleet, "")
-	t.Cleanup(func() { p.plat("down", killEnv) })
+	fleet, p, ports := killFleet(t, "")
 	p.mustPlat("push", killEnv)
 	p.write("VERSION", "2.0.0\n")
 	p.mustPlat("push", killEnv)
@@ -871,4 +856,16 @@ func TestRollbackToTheCurrentReleaseStartsWhatIsDown(t *testing.T) {
 	}
 	assertAllOn(t, fleet, "r1")
 	serves(t, ports, "release r1")
+}
+
+// killFleet is the notes example on three sshd hosts as environment
+// killEnv, with extra HCL in the environment; its processes are stopped
+// when the test ends.
+func killFleet(t *testing.T, extra string) (*sshtest.Fleet, *project, []int) {
+	t.Helper()
+	fleet := sshtest.New(t, 3)
+	p := newProject(t)
+	ports := p.sshEnv(fleet, extra)
+	t.Cleanup(func() { p.plat("down", killEnv) })
+	return fleet, p, ports
 }
