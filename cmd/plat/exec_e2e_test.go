@@ -195,7 +195,10 @@ func interactiveExec(t *testing.T, p *project, env []string, envName, host strin
 	seen := false
 	for i := 0; i < 50 && !seen; i++ {
 		tm.send("os.system('stty size')\r")
-		m = tm.expect(m, `>>> `)
+		// os.system's return value, then the prompt: the command has
+		// ended (a bare ">>> " can be the prompt readline redraws on the
+		// resize, and a ^D sent while stty still runs is lost).
+		m = tm.expect(m, `\n\d+\r?\n>>> `)
 		seen = strings.Contains(tm.screen(), "33 101")
 		if !seen {
 			time.Sleep(200 * time.Millisecond)
