@@ -33,11 +33,9 @@ type laptop struct {
 	c   *docker.Client
 }
 
-// newLaptop connects to the local Docker daemon (skipping outside CI when
-// there is none), makes sure the base image exists and copies the example
-// under a unique app name. Cleanup removes every container and network
-// labelled with that app, even when the test failed.
-func newLaptop(t *testing.T) *laptop {
+// dockerWithBase connects to the local Docker daemon (skipping outside CI
+// when there is none) and makes sure the base image exists.
+func dockerWithBase(t *testing.T) *docker.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -55,6 +53,16 @@ func newLaptop(t *testing.T) *laptop {
 		}
 		t.Skipf("no base image and cannot build it: %v", err)
 	}
+	return c
+}
+
+// newLaptop connects to the local Docker daemon (skipping outside CI when
+// there is none), makes sure the base image exists and copies the example
+// under a unique app name. Cleanup removes every container and network
+// labelled with that app, even when the test failed.
+func newLaptop(t *testing.T) *laptop {
+	t.Helper()
+	c := dockerWithBase(t)
 	p := newProject(t)
 	b := make([]byte, 4)
 	rand.Read(b)

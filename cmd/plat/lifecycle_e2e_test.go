@@ -146,9 +146,10 @@ func TestLifecycleLocal(t *testing.T) {
 }
 
 // TestLifecycleSystemd drives ps, stop, start and restart for processes =
-// "systemd" against the stand-in systemctl of TestRolloutSystemdUnits
-// (this machine runs no systemd user manager): it answers show with the
-// state the test gives it and records every call.
+// "systemd" against the stand-in systemctl of TestRolloutSystemdUnits: it
+// answers show with the state the test gives it and records every call, so
+// the exact systemctl calls per host and type are asserted here. The same
+// commands against a real systemd user manager are TestSystemdUserUnitsReal.
 func TestLifecycleSystemd(t *testing.T) {
 	p := newProject(t)
 	hcl := filepath.Join(p.dir, "plat.hcl")

@@ -732,10 +732,11 @@ func (p *project) platEnv(env []string, args ...string) result {
 }
 
 // TestRolloutSystemdUnits pushes with processes = "systemd" against a
-// stand-in systemctl that records its calls: this machine runs no systemd
-// user manager, so no process starts (and the test drops the health
-// check); it checks the units plat writes for each host and the systemctl
-// calls of a push and of plat down.
+// stand-in systemctl that records its calls, on the local provider's
+// hosts (directories of this machine, where no user manager runs), so no
+// process starts (and the test drops the health check); it checks the
+// units plat writes for each host and the systemctl calls of a push and of
+// plat down. TestSystemdUserUnitsReal runs them under a real systemd.
 func TestRolloutSystemdUnits(t *testing.T) {
 	p := newFleet(t, `    stages = [1, "100%"]`, "  processes = \"systemd\"\n")
 	hcl := filepath.Join(p.dir, "plat.hcl")

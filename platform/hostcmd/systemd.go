@@ -112,12 +112,15 @@ func execQuote(s string) string {
 // atomically and private (they hold the processes' environment) into the
 // user's unit directory, removes the app's units that
 // are no longer listed (process types dropped from the Procfile) after
-// stopping them, and reloads systemd. $1 is the app/env unit prefix.
+// stopping them, and reloads systemd. $1 is the app/env unit prefix, $2
+// the log directory the units append to: systemd opens
+// StandardOutput=append: files itself and fails the unit (status
+// 209/STDOUT) when their directory is missing, as on a first push.
 const systemdInstallScript = `set -e
 umask 077
 dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
-prefix=$1; shift
-mkdir -p "$dir"
+prefix=$1; logs=$2; shift 2
+mkdir -p "$dir" "$logs"
 keep=
 while [ $# -ge 2 ]; do
   printf '%s' "$2" > "$dir/.$1.tmp"
@@ -138,7 +141,7 @@ systemctl --user daemon-reload
 // SystemdInstall writes u's unit files on the host and drops the app's
 // units for process types u no longer has.
 func SystemdInstall(u Units) *platform.Command {
-	args := []string{unitPrefix(u.App, u.Env, u.Host)}
+	args := []string{unitPrefix(u.App, u.Env, u.Host), u.DeployTo + "/.plat/logs"}
 	for _, f := range u.Files() {
 		args = append(args, f[0], f[1])
 	}

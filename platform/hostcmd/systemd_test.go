@@ -107,7 +107,11 @@ func TestSystemdScripts(t *testing.T) {
 	}
 
 	u := testUnits()
+	u.DeployTo = filepath.Join(home, "notes") // a first push: no .plat/logs yet
 	run(SystemdInstall(u).Args)
+	if fi, err := os.Stat(filepath.Join(u.DeployTo, ".plat", "logs")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the units' log directory (systemd fails a unit whose StandardOutput directory is missing): %v", err)
+	}
 	for _, f := range u.Files() {
 		b, err := os.ReadFile(filepath.Join(dir, f[0]))
 		if err != nil || string(b) != f[1] {
