@@ -60,7 +60,10 @@
 //
 // Debian's Vagrant 2.3.4 works with Docker Engine 20.10 without
 // workarounds. Things to know: the docker provider forwards each machine's
-// port 22 to 127.0.0.1:2222 (then 2200, 2201, ... on collision), and it
+// port 22 to 127.0.0.1:2222 by default (then 2200, 2201, ... on
+// collision), a check that races under `up --parallel` (two machines may
+// both pick 2222 and one fails to start), so the generated file gives each
+// machine its own port, derived from its container name; and it
 // mounts the project directory at /vagrant unless disabled, which the
 // generated file does (plat pushes over SSH). A `vagrant up` whose
 // `docker run` fails leaves the machine in the pseudo-state "preparing"

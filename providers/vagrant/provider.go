@@ -167,6 +167,15 @@ func (pj *project) spec() *vagrantfileSpec {
 		}
 		spec.Machines = append(spec.Machines, m)
 	}
+	if pj.cfg.Provider == "docker" {
+		names := make([]string, len(spec.Machines))
+		for i, m := range spec.Machines {
+			names[i] = m.Container
+		}
+		for i, port := range sshPorts(names) {
+			spec.Machines[i].SSHPort = port
+		}
+	}
 	return spec
 }
 

@@ -37,6 +37,9 @@ type machineSpec struct {
 	Roles []string
 	// Container is the docker container name (docker provider only).
 	Container string
+	// SSHPort is the loopback port forwarded to the machine's port 22
+	// (docker provider only; 0 leaves Vagrant's default, 2222).
+	SSHPort int
 }
 
 // settingKey is what a provider attribute name may be: a Ruby method name.
@@ -76,6 +79,12 @@ func renderVagrantfile(s *vagrantfileSpec) string {
 		}
 		if s.Box != "" {
 			w(2, "m.vm.box = %s", rubyString(s.Box))
+		}
+		if m.SSHPort > 0 {
+			// Each machine asks for its own port: with `up --parallel`
+			// every machine checks the default 2222 before any binds it,
+			// so two of them could pick the same one.
+			w(2, "m.vm.network :forwarded_port, id: 'ssh', guest: 22, host: %d, host_ip: '127.0.0.1', auto_correct: true", m.SSHPort)
 		}
 		w(2, "m.vm.provider %s do |p|", rubyString(s.Provider))
 		if s.Provider == "docker" {
@@ -189,6 +198,34 @@ func sortedKeys(m map[string]string) []string {
 func containerName(stateDir, env, host string) string {
 	sum := sha256.Sum256([]byte(stateDir))
 	return "plat-" + dockerNamePart(env) + "-" + dockerNamePart(host) + "-" + hex.EncodeToString(sum[:3])
+}
+
+// sshPortBase and sshPortSpan bound the SSH ports sshPorts hands out:
+// below Linux's ephemeral range (32768 and up), so an outgoing connection
+// never holds one, and above the well-known and registered ports most
+// services use.
+const (
+	sshPortBase = 20000
+	sshPortSpan = 10000
+)
+
+// sshPorts gives each docker container its SSH port: a pure function of
+// its name (stable across `plat up`, so the Vagrantfile does not change),
+// distinct within one environment. A port that something else already
+// holds is moved by Vagrant's auto_correct when the machine is created.
+func sshPorts(containers []string) []int {
+	out := make([]int, len(containers))
+	taken := map[int]bool{}
+	for i, c := range containers {
+		sum := sha256.Sum256([]byte(c))
+		p := sshPortBase + (int(sum[0])<<8|int(sum[1]))%sshPortSpan
+		for taken[p] {
+			p = sshPortBase + (p-sshPortBase+1)%sshPortSpan
+		}
+		taken[p] = true
+		out[i] = p
+	}
+	return out
 }
 
 func dockerNamePart(s string) string {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,5 +123,27 @@ func TestContainerName(t *testing.T) {
 	}
 	if b := containerName("/q/.plat", "laptop", "web 1"); a == b {
 		t.Fatalf("two projects share container name %q", a)
+	}
+}
+
+func TestSSHPortsDistinctStableInRange(t *testing.T) {
+	names := []string{"plat-e-web1-aaaaaa", "plat-e-web2-aaaaaa", "plat-e-web3-aaaaaa"}
+	// Two names that hash to one port still get two ports.
+	got := sshPorts(append(names, names[0]))
+	seen := map[int]bool{}
+	for i, p := range got {
+		if p < sshPortBase || p >= sshPortBase+sshPortSpan {
+			t.Errorf("port %d of %s is outside [%d, %d)", p, names[i%len(names)], sshPortBase, sshPortBase+sshPortSpan)
+		}
+		if seen[p] {
+			t.Errorf("port %d handed out twice: %v", p, got)
+		}
+		seen[p] = true
+	}
+	if again := sshPorts(names); !slices.Equal(again, got[:len(names)]) {
+		t.Errorf("ports are not a function of the names: %v then %v", got[:len(names)], again)
+	}
+	if wrap := sshPorts([]string{"a", "a"}); wrap[0] == wrap[1] {
+		t.Errorf("equal names got equal ports: %v", wrap)
 	}
 }
