@@ -48,6 +48,7 @@ type envSpec struct {
 	own      *hcl.BodyContent
 	inherits *hcl.Attribute
 	parent   string
+	src      string // the shared source of the block, "" for plat.hcl
 
 	attrs  map[string]*hcl.Attribute
 	blocks map[string][]*hcl.Block
@@ -81,13 +82,16 @@ func (l *loader) loadEnvironments(blocks []*hcl.Block) []*platform.Environment {
 			})
 		}
 		l.checkSecretNames(content.Blocks)
+		l.useClusters(content, "")
 		s := &envSpec{name: name, block: b, own: content, inherits: content.Attributes["inherits"]}
 		specs[name] = s
 		order = append(order, s)
 	}
+	l.addSharedSpecs(specs)
 	for _, s := range order {
 		l.resolveEnv(s, specs, nil)
 	}
+	l.recordOrigins(specs, order)
 	var envs []*platform.Environment
 	for _, s := range order {
 		e := l.decodeEnv(s)
@@ -147,7 +151,7 @@ func (l *loader) resolveEnv(s *envSpec, specs map[string]*envSpec, stack []*envS
 		return false
 	}
 	s.parent = parent
-	p := specs[parent]
+	p := specs[qualify(s, parent)]
 	if p == nil {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,

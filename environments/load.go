@@ -40,12 +40,28 @@ type Options struct {
 	// disables the check: any type is accepted and its attributes are
 	// decoded without a schema.
 	Providers map[string]platform.Schema
+
+	// Shared sources (shared blocks; see Source). CacheDir holds their
+	// git checkouts; empty means the user's cache directory (plat/shared
+	// under os.UserCacheDir). Offline forbids fetching: a git source
+	// that is not pinned and cached is a diagnostic (shell completion).
+	// Update names the sources whose pins move to their ref's current
+	// commit (plat env update NAME), UpdateAll moves every pin; the lock
+	// file is then written only when the load has no error.
+	CacheDir  string
+	Offline   bool
+	Update    []string
+	UpdateAll bool
 }
 
 // Files keeps the parsed sources of one Load so that diagnostics can be
 // printed with source snippets.
 type Files struct {
-	files map[string]*hcl.File
+	files   map[string]*hcl.File
+	sources []*Source
+	origins map[string][]Origin
+	// lockWritten: this load wrote the lock file (a pin added or moved).
+	lockWritten bool
 }
 
 // Map returns the parsed files by name, as hcl.NewDiagnosticTextWriter
@@ -73,7 +89,9 @@ func WriteDiagnostics(w io.Writer, files *Files, diags hcl.Diagnostics, width ui
 func Load(opts Options) (*platform.Project, *Files, hcl.Diagnostics) {
 	l := newLoader(opts)
 	p := l.load()
-	return p, &Files{files: l.files}, finish(l.diags, l.path)
+	l.savePins(l.diags)
+	l.noteSources(l.diags)
+	return p, &Files{files: l.files, sources: l.sources, origins: l.origins, lockWritten: l.pinsWritten}, finish(l.diags, l.path)
 }
 
 // loader holds the state of one Load.
@@ -96,6 +114,17 @@ type loader struct {
 	appSecrets []*hcl.Block
 	appHealth  *platform.HealthCheck
 	app        *platform.App
+
+	// Shared sources (source.go, pins.go, provenance.go).
+	sources        []*Source
+	sharedEnvs     []sharedEnv
+	sharedClusters map[string]*hcl.Block
+	lockPath       string
+	pins           map[string]pin
+	lockBroken     bool // the lock file is unreadable: never overwrite it
+	pinsChanged    bool
+	pinsWritten    bool
+	origins        map[string][]Origin
 }
 
 func newLoader(opts Options) *loader {
@@ -122,6 +151,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "app", LabelNames: []string{"name"}},
 		{Type: "environment", LabelNames: []string{"name"}},
+		{Type: "shared", LabelNames: []string{"name"}},
 	},
 }
 
@@ -167,7 +197,7 @@ func (l *loader) load() *platform.Project {
 	content, diags := file.Body.Content(rootSchema)
 	l.add(diags...)
 
-	var varBlocks, localBlocks, appBlocks, envBlocks []*hcl.Block
+	var varBlocks, localBlocks, appBlocks, envBlocks, sharedBlocks []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "variable":
@@ -178,11 +208,14 @@ func (l *loader) load() *platform.Project {
 			appBlocks = append(appBlocks, b)
 		case "environment":
 			envBlocks = append(envBlocks, b)
+		case "shared":
+			sharedBlocks = append(sharedBlocks, b)
 		}
 	}
 
 	l.loadVariables(varBlocks)
 	l.loadLocals(localBlocks)
+	l.loadShared(sharedBlocks)
 
 	p := &platform.Project{Dir: l.dir, File: absFile, Variables: map[string]any{}}
 	for _, name := range l.varOrder {
