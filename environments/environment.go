@@ -152,6 +152,10 @@ func (l *loader) resolveEnv(s *envSpec, specs map[string]*envSpec, stack []*envS
 	}
 	s.parent = parent
 	p := specs[qualify(s, parent)]
+	if p == nil && l.sourceFailed(parent) {
+		s.failed = true // the source's own diagnostic says why
+		return false
+	}
 	if p == nil {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,

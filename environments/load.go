@@ -119,6 +119,7 @@ type loader struct {
 	sources        []*Source
 	sharedEnvs     []sharedEnv
 	sharedClusters map[string]*hcl.Block
+	sharedDeclared map[string]bool
 	lockPath       string
 	pins           map[string]pin
 	lockBroken     bool // the lock file is unreadable: never overwrite it

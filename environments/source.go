@@ -89,6 +89,7 @@ func (l *loader) loadShared(blocks []*hcl.Block) {
 		l.pins, l.lockBroken = map[string]pin{}, true
 	}
 	l.sharedClusters = map[string]*hcl.Block{}
+	l.sharedDeclared = map[string]bool{}
 	seen := map[string]*hcl.Block{}
 	for _, b := range blocks {
 		name := b.Labels[0]
@@ -102,6 +103,7 @@ func (l *loader) loadShared(blocks []*hcl.Block) {
 			continue
 		}
 		seen[name] = b
+		l.sharedDeclared[name] = true
 		if !sourceName.MatchString(name) {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -157,6 +159,22 @@ func (l *loader) loadShared(blocks []*hcl.Block) {
 		}
 		l.sources = append(l.sources, src)
 	}
+}
+
+// sourceFailed reports whether name (ops.generic) refers to a shared
+// source that is declared but could not be loaded: its diagnostic
+// explains, and the names it would have defined are not unknown.
+func (l *loader) sourceFailed(name string) bool {
+	prefix, _, ok := strings.Cut(name, ".")
+	if !ok || !l.sharedDeclared[prefix] {
+		return false
+	}
+	for _, s := range l.sources {
+		if s.Name == prefix {
+			return false
+		}
+	}
+	return true
 }
 
 // loadGit finds the commit of a git source (the lock file's, else the
@@ -403,6 +421,9 @@ func (l *loader) useClusters(content *hcl.BodyContent, src string) {
 			q = src + "." + name
 		}
 		shared := l.sharedClusters[q]
+		if shared == nil && src == "" && l.sourceFailed(name) {
+			continue
+		}
 		if shared == nil {
 			known := sortedKeys(l.sharedClusters)
 			if src != "" {

@@ -56,6 +56,10 @@ type app struct {
 	events *ui.JSON
 	// project is where plat.hcl was found (projectDir).
 	project *projectPath
+	// offline: loads never fetch a shared source (shell completion).
+	offline bool
+	// files are the last load's sources: shared sources, origins.
+	files *environments.Files
 }
 
 // onClose registers cleanup to run when the command ends.
@@ -216,6 +220,12 @@ func (a *app) load() (*platform.Project, error) {
 
 // loadDiags is load that also returns the diagnostics it printed.
 func (a *app) loadDiags() (*platform.Project, hcl.Diagnostics, error) {
+	return a.loadWith(func(*environments.Options) {})
+}
+
+// loadWith is loadDiags with the load's options adjusted by opt (plat env
+// update moves pins).
+func (a *app) loadWith(opt func(*environments.Options)) (*platform.Project, hcl.Diagnostics, error) {
 	dir, err := a.projectFile()
 	if err != nil {
 		return nil, nil, err
@@ -237,9 +247,13 @@ func (a *app) loadDiags() (*platform.Project, hcl.Diagnostics, error) {
 		}
 		schemas[name] = f.Schema()
 	}
-	p, files, diags := environments.Load(environments.Options{
+	opts := environments.Options{
 		Dir: dir, File: a.file, Vars: vars, VarFiles: a.varFiles, Environ: os.Environ(), Providers: schemas,
-	})
+		Offline: a.offline,
+	}
+	opt(&opts)
+	p, files, diags := environments.Load(opts)
+	a.files = files
 	if len(diags) > 0 {
 		_ = environments.WriteDiagnostics(a.stderr, files, diags, 100, a.color())
 	}

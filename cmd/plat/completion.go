@@ -179,7 +179,10 @@ func (a *app) completionProject(cmd *cobra.Command) *platform.Project {
 	}
 	stderr := a.stderr
 	a.stderr = io.Discard
-	defer func() { a.stderr = stderr }()
+	// A completion never fetches a shared source: it must be instant and
+	// work offline; a source not yet cached completes nothing.
+	a.offline = true
+	defer func() { a.stderr, a.offline = stderr, false }()
 	p, err := a.load()
 	if err != nil {
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -16,10 +17,11 @@ import (
 func newEnvCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "env",
-		Short: "List, show and compare environments",
+		Short: "List, show and compare environments; update shared sources",
 		Example: `  plat env list
   plat env show prod
-  plat env diff stage prod`,
+  plat env diff stage prod
+  plat env update ops`,
 	}
 	cmd.AddCommand(
 		&cobra.Command{
@@ -63,6 +65,7 @@ func newEnvCommand(a *app) *cobra.Command {
 					return a.printJSON(newEnvShowDoc(p, env))
 				}
 				fmt.Fprint(a.stdout, environments.Describe(p, env))
+				fmt.Fprint(a.stdout, environments.DescribeOrigins(a.files, env.Name))
 				return nil
 			},
 		},
@@ -95,8 +98,78 @@ differ.`,
 				return nil
 			},
 		},
+		newEnvUpdateCommand(a),
 	)
 	return cmd
+}
+
+func newEnvUpdateCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "update [NAME]",
+		Short: "Move the pins of shared sources to their ref's current commit",
+		Long: `update fetches each git source of plat.hcl's shared blocks (or only NAME),
+checks that the project loads with the commit its ref names now, and
+writes that commit into the lock file next to plat.hcl (plat.lock.hcl).
+Until then every plat command uses the pinned commit, from the cache,
+without network. Commit the lock file so every machine that pushes uses
+the same definitions. A project with errors keeps its old pins.`,
+		Example: `  plat env update         # every shared source
+  plat env update ops     # only ops`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("%s takes at most one shared source name (got %d arguments)", cmd.CommandPath(), len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, _, err := a.loadWith(func(o *environments.Options) {
+				if len(args) == 1 {
+					o.Update = args
+				} else {
+					o.UpdateAll = true
+				}
+			})
+			srcs := a.files.Sources()
+			if len(args) == 1 && !slices.ContainsFunc(srcs, func(s environments.Source) bool { return s.Name == args[0] }) && err == nil {
+				var names []string
+				for _, s := range srcs {
+					names = append(names, s.Name)
+				}
+				return usageError{fmt.Errorf("plat.hcl has no shared source %q%s (declared: %s)", args[0], suggest.Hint(args[0], names), orNone(names))}
+			}
+			if err != nil {
+				return err
+			}
+			if len(srcs) == 0 {
+				fmt.Fprintln(a.stdout, "plat.hcl declares no shared source: nothing to update")
+				return nil
+			}
+			for _, s := range srcs {
+				switch {
+				case s.Git == "":
+					fmt.Fprintf(a.stdout, "%s: path %s (not pinned: read as it is)\n", s.Name, s.Path)
+				case len(args) == 1 && s.Name != args[0]:
+					fmt.Fprintf(a.stdout, "%s: %s (kept)\n", s.Name, short(s.Commit))
+				case s.Previous == "":
+					fmt.Fprintf(a.stdout, "%s: pinned %s (%s)\n", s.Name, short(s.Commit), s.Git)
+				case s.Previous == s.Commit:
+					fmt.Fprintf(a.stdout, "%s: %s, already %s's commit (%s)\n", s.Name, short(s.Commit), s.Ref, s.Git)
+				default:
+					fmt.Fprintf(a.stdout, "%s: %s -> %s (%s)\n", s.Name, short(s.Previous), short(s.Commit), s.Git)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func short(commit string) string { return commit[:min(7, len(commit))] }
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func (a *app) loadEnv(name string) (*platform.Project, *platform.Environment, error) {
