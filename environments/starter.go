@@ -140,6 +140,18 @@ func starterText(name, kind string) string {
 	p("#     on_failure = \"rollback\"\n")
 	p("#   }\n")
 	p("# }\n")
+	p("\n")
+	p("# Environments and clusters your ops team keeps in a repository of their\n")
+	p("# own, shared by many apps (the README's Teams section). A git source is\n")
+	p("# pinned by commit in plat.lock.hcl; `plat env update` moves the pin.\n")
+	p("#\n")
+	p("# shared \"ops\" {\n")
+	p("#   git = \"git::https://git.example.org/ops/platform.git?ref=v3\" # or: path = \"../ops\"\n")
+	p("# }\n")
+	p("#\n")
+	p("# environment \"stage\" {\n")
+	p("#   inherits = \"ops.generic-stage\" # environment \"generic-stage\" of ops\n")
+	p("# }\n")
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package environments
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -39,8 +40,15 @@ func TestStarterRoundTrip(t *testing.T) {
 			}
 
 			// The commented examples must be valid too once uncommented.
-			writeFile(t, filepath.Join(dir, "plat.hcl"), uncomment(text))
+			// (The shared source reads examples/ops instead of fetching.)
+			ops, _ := filepath.Abs(filepath.Join("..", "examples", "ops"))
+			git := `git = "git::https://git.example.org/ops/platform.git?ref=v3"`
+			if !strings.Contains(text, git) {
+				t.Fatalf("starter shows no shared source:\n%s", text)
+			}
+			writeFile(t, filepath.Join(dir, "plat.hcl"), uncomment(strings.Replace(text, git, "path = "+strconv.Quote(ops), 1)))
 			p = mustLoad(t, dir, "plat.hcl")
+			eq(t, "stage from ops", hostNames(env(t, p, "stage")), []string{"generic1.stage.example.org", "generic2.stage.example.org"})
 			prod := env(t, p, "prod")
 			eq(t, "prod provider", prod.Provider.String("user", ""), "deploy")
 			eq(t, "prod hosts", hostNames(prod), []string{"web1.example.org", "web2.example.org", "web3.example.org", "web4.example.org"})
