@@ -40,6 +40,22 @@
 // /data/prod/www in a prod that inherits dev. A missing parent or a cycle
 // is a diagnostic on the inherits attribute.
 //
+// # Shared definitions
+//
+// A shared "NAME" block (git = "git::URL?ref=REF" or path = "DIR")
+// reads the environment and cluster blocks of another directory or git
+// repository (its top-level *.hcl files). plat.hcl names them NAME.x:
+// inherits = "ops.generic-prod", cluster "web" { use = "ops.generic" };
+// inside the source they name each other without the prefix. Shared
+// environments follow the inheritance rule above, are evaluated in the
+// app's environment, and cannot set private, secret or hook; an env
+// attribute from a source never overrides the app block's variables.
+// Only plat.hcl's own environments are loaded into the project. A git
+// source is fetched with the git CLI into Options.CacheDir and pinned by
+// commit in the lock file beside plat.hcl (plat.lock.hcl); see Source and
+// Options.Update. Its files are named <source>@<short commit>:<file> in
+// diagnostics and origins (Files.Origins).
+//
 // # Hosts
 //
 // A cluster lists hosts (hosts = ["web[1:12].example.org", "db1"], where

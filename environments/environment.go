@@ -233,6 +233,7 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 	}
 	if at := a["env"]; at != nil {
 		e.Env, _ = l.stringMap(at, sc)
+		l.appEnvWins(e, at)
 	}
 	private := a["private"]
 	if private == nil {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/plat-sh/plat/platform"
 )
 
 // Shared definitions: environments and clusters that ops keep in a
@@ -382,6 +384,28 @@ func (l *loader) addSharedSpecs(specs map[string]*envSpec) {
 		l.useClusters(content, se.src)
 		specs[name] = &envSpec{name: name, block: b, own: content, inherits: content.Attributes["inherits"], src: se.src}
 	}
+}
+
+// appEnvWins drops from e.Env the variables that the app block sets, when
+// e's env comes from a shared source: the app has the last word over
+// what it inherits.
+func (l *loader) appEnvWins(e *platform.Environment, at *hcl.Attribute) {
+	if l.app == nil || !l.fromShared(at.Range) {
+		return
+	}
+	for k := range l.app.Env {
+		delete(e.Env, k)
+	}
+}
+
+// fromShared reports whether r is in a shared source's file.
+func (l *loader) fromShared(r hcl.Range) bool {
+	for _, s := range l.sources {
+		if strings.HasPrefix(r.Filename, s.Label) {
+			return true
+		}
+	}
+	return false
 }
 
 // qualify is the spec name an inherits of s names: a shared environment's

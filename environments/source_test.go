@@ -373,6 +373,40 @@ func TestSharedEnvironmentsCannotSetPrivateSecretsOrHooks(t *testing.T) {
 	}
 }
 
+func TestSharedEnvNeverOverridesTheApps(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, filepath.Join(root, "ops"), map[string]string{"environments.hcl": `environment "generic" {
+  provider "local" {}
+  env = {
+    RACK_ENV     = "production"
+    DATABASE_URL = "postgres://ops-default"
+  }
+  cluster "web" {
+    count = 1
+  }
+}
+`})
+	dir := filepath.Join(root, "app")
+	writeFiles(t, dir, map[string]string{"plat.hcl": `shared "ops" {
+  path = "../ops"
+}
+
+app "blog" {
+  env = {
+    DATABASE_URL = "postgres://blog"
+  }
+}
+
+environment "dev" {
+  inherits = "ops.generic"
+}
+`})
+	p, files, diags := loadShared(t, dir, t.TempDir(), nil)
+	noErrors(t, files, diags)
+	got := mergedEnv(p.App, env(t, p, "dev"))
+	eq(t, "env", got, map[string]string{"RACK_ENV": "production", "DATABASE_URL": "postgres://blog"})
+}
+
 func TestSharedInheritanceAcrossTheSource(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, filepath.Join(root, "ops"), map[string]string{"environments.hcl": opsEnvironments, "clusters.hcl": opsClusters})
