@@ -13,8 +13,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/plat-sh/plat/platform/filelock"
 )
 
 // gitURL is a shared source's git address, split: git = "git::URL?ref=REF".
@@ -184,15 +185,12 @@ func (c gitCache) lock(g gitURL) (unlock func(), err error) {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(d, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
+	defer cancel()
+	unlock, err = filelock.Lock(ctx, filepath.Join(d, "lock"))
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	unlock = func() { f.Close() }
 	if _, err := os.Stat(filepath.Join(d, "repo.git", "HEAD")); err != nil {
 		if _, err := c.git(g, nil, "init", "--quiet", "--bare", "repo.git"); err != nil {
 			unlock()

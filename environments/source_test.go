@@ -585,3 +585,39 @@ func TestSharedExamplesOps(t *testing.T) {
 		eq(t, c.app+" "+c.env+" deploy_to", e.DeployTo, c.deployTo)
 	}
 }
+
+// Two plat processes (here: loads) fetching into one cache take turns.
+func TestSharedConcurrentFetchesShareTheCache(t *testing.T) {
+	repo := newOpsRepo(t, map[string]string{"environments.hcl": opsEnvironments, "clusters.hcl": opsClusters})
+	want := repo.git("rev-parse", "HEAD")
+	cache := t.TempDir()
+	const n = 4
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = sharedProject(t, appHCL(`shared "ops" {
+  git = "`+repo.url("main")+`"
+}
+`, prodInheritsOps))
+	}
+	errs := make(chan string, n)
+	for _, dir := range dirs {
+		go func() {
+			_, files, diags := Load(Options{Dir: dir, Providers: testProviders(), CacheDir: cache})
+			switch {
+			case diags.HasErrors():
+				errs <- errorText(t, files, diags)
+			case files.Sources()[0].Commit != want:
+				errs <- "commit " + files.Sources()[0].Commit
+			default:
+				errs <- ""
+			}
+		}()
+	}
+	for range n {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	entries, _ := os.ReadDir(cache)
+	eq(t, "one cache directory per address", len(entries), 1)
+}
