@@ -115,6 +115,7 @@ without network. Commit the lock file so every machine that pushes uses
 the same definitions. A project with errors keeps its old pins.`,
 		Example: `  plat env update         # every shared source
   plat env update ops     # only ops`,
+		Annotations: documentOutput,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageError{fmt.Errorf("%s takes at most one shared source name (got %d arguments)", cmd.CommandPath(), len(args))}
@@ -140,6 +141,14 @@ the same definitions. A project with errors keeps its old pins.`,
 			if err != nil {
 				return err
 			}
+			if a.json {
+				doc := envUpdateDoc{SchemaVersion: ui.SchemaVersion, Sources: []envUpdateSource{}}
+				for _, s := range srcs {
+					doc.Sources = append(doc.Sources, envUpdateSource{Name: s.Name, Git: s.Git, Ref: s.Ref, Path: s.Path,
+						Previous: s.Previous, Commit: s.Commit, Changed: s.Git != "" && s.Previous != s.Commit})
+				}
+				return a.printJSON(doc)
+			}
 			if len(srcs) == 0 {
 				fmt.Fprintln(a.stdout, "plat.hcl declares no shared source: nothing to update")
 				return nil
@@ -161,6 +170,24 @@ the same definitions. A project with errors keeps its old pins.`,
 			return nil
 		},
 	}
+}
+
+// envUpdateDoc is plat env update's --json document.
+type envUpdateDoc struct {
+	SchemaVersion int               `json:"schema_version"`
+	Sources       []envUpdateSource `json:"sources"`
+}
+
+// envUpdateSource is one shared source after the update: a git source's
+// pin before (previous, absent when first pinned) and after (commit).
+type envUpdateSource struct {
+	Name     string `json:"name"`
+	Git      string `json:"git,omitempty"`
+	Ref      string `json:"ref,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Previous string `json:"previous,omitempty"`
+	Commit   string `json:"commit,omitempty"`
+	Changed  bool   `json:"changed"`
 }
 
 func short(commit string) string { return commit[:min(7, len(commit))] }

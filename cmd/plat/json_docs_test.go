@@ -26,6 +26,7 @@ var jsonTypes = map[string]func() (doc, result any){
 	"env list":         func() (any, any) { return &envListDoc{}, nil },
 	"env show":         func() (any, any) { return &envShowDoc{}, nil },
 	"env diff":         func() (any, any) { return &envDiffDoc{}, nil },
+	"env update":       func() (any, any) { return &envUpdateDoc{}, nil },
 	"validate":         func() (any, any) { return &validateDoc{}, nil },
 	"init":             func() (any, any) { return &initDoc{}, nil },
 	"plugins list":     func() (any, any) { return &pluginsDoc{}, nil },

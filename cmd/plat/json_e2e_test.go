@@ -239,6 +239,11 @@ func TestJSONEveryCommand(t *testing.T) {
 			t.Errorf("%+v", d)
 		}
 	}})
+	run("env update", jsonCase{args: []string{"env", "update"}, doc: &envUpdateDoc{}, check: func(t *testing.T, out any, _ []ui.JSONEvent) {
+		if d := out.(*envUpdateDoc); len(d.Sources) != 0 { // notes has no shared source (see TestSharedDefinitionsPushEndToEnd)
+			t.Errorf("%+v", d)
+		}
+	}})
 	run("env show", jsonCase{args: []string{"env", "show", "local"}, doc: &envShowDoc{}, check: func(t *testing.T, out any, _ []ui.JSONEvent) {
 		d := out.(*envShowDoc)
 		if d.Name != "local" || len(d.Hosts) != 2 || d.Hosts[1].Name != "web2" || d.Health == nil || d.Health.HTTP != "/healthz" || d.Env["NOTES_DB"] == "" {

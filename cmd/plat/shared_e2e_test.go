@@ -164,6 +164,14 @@ environment "team" {
 	if r := p.mustPlat("env", "update", "ops"); !strings.Contains(r.stdout, "already v3's commit") {
 		t.Errorf("second update:\n%s", r)
 	}
+	r = p.mustPlat("--json", "env", "update", "ops")
+	var doc envUpdateDoc
+	if err := decodeStrict([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("env update --json: %v\n%s", err, r)
+	}
+	if len(doc.Sources) != 1 || doc.Sources[0].Commit != second || doc.Sources[0].Previous != second || doc.Sources[0].Changed || doc.Sources[0].Ref != "v3" {
+		t.Errorf("env update --json: %+v", doc)
+	}
 }
 
 // Shell completion reads shared definitions from the cache and never
