@@ -62,7 +62,9 @@ func newEnvCommand(a *app) *cobra.Command {
 					return err
 				}
 				if a.json {
-					return a.printJSON(newEnvShowDoc(p, env))
+					doc := newEnvShowDoc(p, env)
+					addOrigins(&doc, a.files)
+					return a.printJSON(doc)
 				}
 				fmt.Fprint(a.stdout, environments.Describe(p, env))
 				fmt.Fprint(a.stdout, environments.DescribeOrigins(a.files, env.Name))
@@ -169,6 +171,37 @@ the same definitions. A project with errors keeps its old pins.`,
 			}
 			return nil
 		},
+	}
+}
+
+// originJSON is where one setting of env show comes from.
+type originJSON struct {
+	Field string `json:"field"`
+	Env   string `json:"environment"`
+	Where string `json:"where"`
+}
+
+// sharedJSON is one shared source of env show.
+type sharedJSON struct {
+	Name   string `json:"name"`
+	Git    string `json:"git,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Dir    string `json:"dir"`
+}
+
+// addOrigins adds to env show's document where each setting comes from,
+// when the project uses shared sources.
+func addOrigins(doc *envShowDoc, files *environments.Files) {
+	srcs := files.Sources()
+	if len(srcs) == 0 {
+		return
+	}
+	for _, o := range files.Origins(doc.Name) {
+		doc.Origins = append(doc.Origins, originJSON{Field: o.Field, Env: o.Env, Where: o.Where})
+	}
+	for _, s := range srcs {
+		doc.Shared = append(doc.Shared, sharedJSON{Name: s.Name, Git: s.Git, Path: s.Path, Commit: s.Commit, Dir: s.Dir})
 	}
 }
 

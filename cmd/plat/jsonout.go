@@ -112,6 +112,9 @@ type envShowDoc struct {
 	Health        *healthJSON       `json:"health,omitempty"`
 	Tasks         []taskJSON        `json:"tasks"`
 	Hooks         []hookJSON        `json:"hooks"`
+	// Origins and Shared: only when plat.hcl uses shared sources (env.go).
+	Origins []originJSON `json:"origins,omitempty"`
+	Shared  []sharedJSON `json:"shared,omitempty"`
 }
 
 type providerJSON struct {

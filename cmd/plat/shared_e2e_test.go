@@ -146,6 +146,17 @@ environment "team" {
 		}
 	}
 
+	r = p.mustPlat("--json", "env", "show", "team")
+	var shown envShowDoc
+	if err := decodeStrict([]byte(r.stdout), &shown); err != nil {
+		t.Fatalf("env show --json: %v\n%s", err, r)
+	}
+	i := slices.IndexFunc(shown.Origins, func(o originJSON) bool { return o.Field == "cluster web" })
+	if i < 0 || shown.Origins[i].Where != "ops@"+first[:7]+":clusters.hcl:1" || shown.Origins[i].Env != "ops.generic-prod" ||
+		len(shown.Shared) != 1 || shown.Shared[0].Commit != first {
+		t.Errorf("env show --json origins: %+v %+v", shown.Origins, shown.Shared)
+	}
+
 	// plat env update moves the pin and says from where to where.
 	r = p.mustPlat("env", "update")
 	if want := "ops: " + first[:7] + " -> " + second[:7]; !strings.Contains(r.stdout, want) {
