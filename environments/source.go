@@ -43,6 +43,11 @@ var sharedFileSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "environment", LabelNames: []string{"name"}},
 		{Type: "cluster", LabelNames: []string{"name"}},
+		// Not allowed, with a better message than "unsupported".
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "app", LabelNames: []string{"name"}},
+		{Type: "shared", LabelNames: []string{"name"}},
 	},
 }
 
@@ -324,6 +329,14 @@ func (l *loader) readShared(src *Source, at hcl.Range) {
 					continue
 				}
 				l.sharedClusters[q] = b
+			default:
+				l.add(&hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Not allowed in a shared file",
+					Detail: fmt.Sprintf("A shared source holds only environment and cluster blocks; a %s block belongs in the app's plat.hcl (expressions here may use the app's var.*, local.*, app.name and env.name).",
+						b.Type),
+					Subject: b.DefRange.Ptr(),
+				})
 			}
 		}
 	}

@@ -349,6 +349,8 @@ func TestSharedEnvironmentsCannotSetPrivateSecretsOrHooks(t *testing.T) {
     count = 1
   }
 }
+
+variable "region" {}
 `})
 	dir := filepath.Join(root, "app")
 	writeFiles(t, dir, map[string]string{"plat.hcl": appHCL(`shared "ops" {
@@ -360,7 +362,7 @@ func TestSharedEnvironmentsCannotSetPrivateSecretsOrHooks(t *testing.T) {
 `)})
 	p, files, diags := loadShared(t, dir, t.TempDir(), nil)
 	text := errorText(t, files, diags)
-	for _, want := range []string{"cannot set private", "cannot declare a secret block", "cannot declare a hook block",
+	for _, want := range []string{"cannot set private", "cannot declare a secret block", "cannot declare a hook block", "a variable block belongs in the app's plat.hcl",
 		filepath.Join("ops", "environments.hcl") + " line 3", "line 4", "line 7"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("diagnostics lack %q:\n%s", want, text)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -141,6 +142,10 @@ the same definitions. A project with errors keeps its old pins.`,
 				return usageError{fmt.Errorf("plat.hcl has no shared source %q%s (declared: %s)", args[0], suggest.Hint(args[0], names), orNone(names))}
 			}
 			if err != nil {
+				var ce configError
+				if errors.As(err, &ce) && len(srcs) > 0 {
+					fmt.Fprintln(a.stderr, "plat env update: no pin moved; the lock file is as it was")
+				}
 				return err
 			}
 			if a.json {
