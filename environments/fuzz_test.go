@@ -21,12 +21,15 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte("app \"a\" {}\nenvironment \"e\" {\n  provider \"local\" {}\n  cluster \"web\" { hosts = [\"w[1:3]\"] }\n}\n"))
 	f.Add([]byte("app \"a\" {}\nenvironment \"e\" { inherits = \"e\" }\n"))
+	f.Add([]byte("shared \"ops\" { path = \"../../examples/ops\" }\napp \"a\" {}\nenvironment \"e\" { inherits = \"ops.generic-prod\" }\n"))
+	f.Add([]byte("shared \"ops\" { git = \"git::file:///nonexistent?ref=v1\" }\napp \"a\" {}\nenvironment \"e\" { inherits = \"ops.x\" }\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, DefaultFile), src, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p, _, diags := Load(Options{Dir: dir})
+		// Offline: a fuzzed shared "x" { git = "…" } must not fetch.
+		p, _, diags := Load(Options{Dir: dir, Offline: true, CacheDir: filepath.Join(dir, "cache")})
 		if diags.HasErrors() {
 			for _, d := range diags {
 				if strings.TrimSpace(d.Summary) == "" {
