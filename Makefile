@@ -24,9 +24,11 @@ demo: build ## push examples/notes to the local environment and print the URLs t
 demo-down: build ## stop the demo's processes
 	./$(BIN) -C examples/notes down local
 
-lint: ## gofmt, go vet, and shellcheck on every tracked .sh file
+lint: ## gofmt, go vet, and sh -n and shellcheck on every tracked .sh file (host scripts: platform/hostcmd/scripts)
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@untracked=$$(git ls-files --others --exclude-standard '*.sh'); if [ -n "$$untracked" ]; then echo "not tracked by git, so not linted: $$untracked"; exit 1; fi
+	@for f in $$(git ls-files '*.sh'); do case "$$(head -n 1 "$$f")" in *bash*) bash -n "$$f";; *) sh -n "$$f";; esac || { echo "$$f: syntax error"; exit 1; }; done
 	shellcheck $$(git ls-files '*.sh')
 
 bench: ## measure plat push vs parallel rsync on 10 and 50 sshd hosts, then the large-tree pushes (takes minutes); rewrites bench/RESULTS.md

@@ -8,21 +8,18 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
+// shellScript is scripts/shell.sh.
+var shellScript = load("shell.sh")
+
 // Shell is the shell `plat console` opens: bash where the host has it,
 // else sh; interactive on a terminal, else reading commands from stdin.
 func Shell() []string {
-	return []string{"sh", "-c", `i=; [ -t 0 ] && i=-i; if command -v bash >/dev/null 2>&1; then exec bash $i; fi; exec sh $i`}
+	return []string{"sh", "-c", shellScript}
 }
 
-// systemdPsScript prints, for each unit argument, a "unit NAME" line
-// followed by systemctl's MainPID, ActiveState and the time it became
-// active (Unix seconds, "@N"). A unit systemd does not know shows as
-// inactive with pid 0.
-const systemdPsScript = `for u in "$@"; do
-  echo "unit $u"
-  systemctl --user show --timestamp=unix -p MainPID -p ActiveState -p ActiveEnterTimestamp "$u" 2>/dev/null || true
-done
-`
+// systemdPsScript is scripts/systemd-ps.sh: its header documents the arguments, exit
+// codes and output.
+var systemdPsScript = load("systemd-ps.sh")
 
 // SystemdProcesses reports the units of the given process types on host
 // (processes = "systemd"); parse with ParseSystemdProcesses.
@@ -67,11 +64,9 @@ func ParseSystemdProcesses(app, env, host string, types []string, out string) []
 	return ps
 }
 
-const systemdControlScript = `set -e
-verb=$1; shift
-[ $# -gt 0 ] || exit 0
-systemctl --user "$verb" "$@"
-`
+// systemdControlScript is scripts/systemd-control.sh: its header documents the arguments, exit
+// codes and output.
+var systemdControlScript = load("systemd-control.sh")
 
 // SystemdControl runs `systemctl --user VERB` (start or stop) on the
 // units of the given process types.

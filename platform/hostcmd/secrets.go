@@ -18,17 +18,9 @@ const SecretsPath = ".plat/secrets.env"
 // quote, so it fits in sh -c '…' (see startScript).
 const SourceSecrets = `if [ -r ` + SecretsPath + ` ]; then set -a; . ./` + SecretsPath + `; set +a; fi`
 
-// writeSecretsScript writes stdin to releases/<id>/.plat/secrets.env with
-// mode 0600 (umask first, so it never exists with a wider mode), under a
-// temporary name then renamed: a reader sees the old file or the new one.
-const writeSecretsScript = `set -e
-umask 077
-d="$1/releases/$2/.plat"
-[ -d "$d" ] || { echo "plat: release $2 is not on this host" >&2; exit 1; }
-cat > "$d/secrets.env.tmp"
-chmod 600 "$d/secrets.env.tmp"
-mv -f "$d/secrets.env.tmp" "$d/secrets.env"
-`
+// writeSecretsScript is scripts/write-secrets.sh: its header documents the arguments, exit
+// codes and output.
+var writeSecretsScript = load("write-secrets.sh")
 
 // WriteSecrets installs the secrets file (stdin, see SecretsFile) of
 // release id.

@@ -108,35 +108,9 @@ func execQuote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// systemdInstallScript writes unit files (name/content argument pairs)
-// atomically and private (they hold the processes' environment) into the
-// user's unit directory, removes the app's units that
-// are no longer listed (process types dropped from the Procfile) after
-// stopping them, and reloads systemd. $1 is the app/env unit prefix, $2
-// the log directory the units append to: systemd opens
-// StandardOutput=append: files itself and fails the unit (status
-// 209/STDOUT) when their directory is missing, as on a first push.
-const systemdInstallScript = `set -e
-umask 077
-dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
-prefix=$1; logs=$2; shift 2
-mkdir -p "$dir" "$logs"
-keep=
-while [ $# -ge 2 ]; do
-  printf '%s' "$2" > "$dir/.$1.tmp"
-  mv -f "$dir/.$1.tmp" "$dir/$1"
-  keep="$keep $1 "
-  shift 2
-done
-for f in "$dir/$prefix"*.service; do
-  [ -f "$f" ] || continue
-  n=${f##*/}
-  case "$keep" in *" $n "*) continue;; esac
-  systemctl --user disable --now "$n" >/dev/null 2>&1 || true
-  rm -f "$f"
-done
-systemctl --user daemon-reload
-`
+// systemdInstallScript is scripts/systemd-install.sh: its header documents the arguments, exit
+// codes and output.
+var systemdInstallScript = load("systemd-install.sh")
 
 // SystemdInstall writes u's unit files on the host and drops the app's
 // units for process types u no longer has.
@@ -152,11 +126,9 @@ func unitPrefix(app, env, host string) string {
 	return "plat-" + unitSafe(app) + "-" + unitSafe(env) + "-" + unitSafe(host) + "-"
 }
 
-const systemdRestartScript = `set -e
-[ $# -gt 0 ] || exit 0
-systemctl --user enable "$@" >/dev/null 2>&1
-systemctl --user restart "$@"
-`
+// systemdRestartScript is scripts/systemd-restart.sh: its header documents the arguments, exit
+// codes and output.
+var systemdRestartScript = load("systemd-restart.sh")
 
 // SystemdStart enables the units (they start with the user's manager)
 // and restarts them: systemd stops the old process (TERM, TimeoutStopSec,
@@ -165,14 +137,9 @@ func SystemdStart(units ...string) *platform.Command {
 	return script(systemdRestartScript, units...)
 }
 
-// systemdStopScript stops every unit of the app in the environment.
-const systemdStopScript = `dir="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
-for f in "$dir/$1"*.service; do
-  [ -f "$f" ] || continue
-  systemctl --user stop "${f##*/}"
-done
-exit 0
-`
+// systemdStopScript is scripts/systemd-stop.sh: its header documents the arguments, exit
+// codes and output.
+var systemdStopScript = load("systemd-stop.sh")
 
 // SystemdStop stops the units of app in env on host (plat down).
 func SystemdStop(app, env, host string) *platform.Command {
