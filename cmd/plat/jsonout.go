@@ -339,6 +339,10 @@ type processJSON struct {
 	PID     int        `json:"pid,omitempty"`
 	Running bool       `json:"running"`
 	Since   *time.Time `json:"since,omitempty"`
+	// Unit, ActiveState and SubState: processes = "systemd" only.
+	Unit        string `json:"unit,omitempty"`
+	ActiveState string `json:"active_state,omitempty"`
+	SubState    string `json:"sub_state,omitempty"`
 }
 
 // driftJSON is present only with --verify.
@@ -355,7 +359,8 @@ func newStatusDoc(env string, rows []engine.HostStatus) statusDoc {
 		h := hostStatusJSON{Host: r.Host, Release: r.Release, GitSHA: r.GitSHA, Deployed: ptrTime(r.Deployed), URL: r.URL,
 			Machine: r.Machine, Processes: []processJSON{}, Error: r.Error}
 		for _, p := range r.Processes {
-			h.Processes = append(h.Processes, processJSON{Type: p.Type, PID: p.PID, Running: p.Running, Since: ptrTime(p.Since)})
+			h.Processes = append(h.Processes, processJSON{Type: p.Type, PID: p.PID, Running: p.Running, Since: ptrTime(p.Since),
+				Unit: p.Unit, ActiveState: p.ActiveState, SubState: p.SubState})
 		}
 		if r.Drift != nil {
 			h.Drift = &driftJSON{Clean: r.Drift.Clean(), Changed: list(r.Drift.Changed), Missing: list(r.Drift.Missing), Extra: list(r.Drift.Extra)}

@@ -14,7 +14,10 @@ func newStatusCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status ENV",
 		Short: "Show each host's current release, its age, git sha and processes",
-		Long: `status shows what every host runs. --verify checks every file of the
+		Long: `status shows what every host runs, with its processes as their
+supervisor reports them: plat's pid files (running, dead), or with
+processes = "systemd" each unit's state as systemctl shows it (active
+(running), inactive (dead), failed). --verify checks every file of the
 current release against its manifest and lists drift (changed, missing,
 extra); it exits 1 when a host drifted.`,
 		Example: `  plat status prod
@@ -54,11 +57,10 @@ extra); it exits 1 when a host drifted.`,
 					}
 					var procs []string
 					for _, p := range r.Processes {
-						st := "running"
-						if !p.Running {
-							st = "dead"
-						}
-						procs = append(procs, p.Type+" "+st)
+						// "web running" or "web dead" under plat's pid
+						// files; systemd's words for a unit: "web active
+						// (running)", "web inactive (dead)".
+						procs = append(procs, p.Type+" "+p.State())
 					}
 					rel := r.Release
 					if rel == "" {

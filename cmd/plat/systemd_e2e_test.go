@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -186,6 +187,31 @@ environment "sysd" {
 	if !regexp.MustCompile(fmt.Sprintf(`(?m)^sysd1\s+r1\s+web\s+%d\s+running\s`, pid)).MatchString(ps.stdout) {
 		t.Errorf("ps does not show systemd's MainPID %d running:\n%s", pid, ps.stdout)
 	}
+	// status reports the unit's state as systemd has it, not pid files
+	// (there are none under systemd).
+	st := p.mustPlat("status", "sysd")
+	if !regexp.MustCompile(`(?m)^sysd1\s+r1\s.*\sweb active \(running\)\s`).MatchString(st.stdout) {
+		t.Errorf("status does not show the unit active (running):\n%s", st.stdout)
+	}
+	var doc struct {
+		Hosts []struct {
+			Processes []struct {
+				Type        string `json:"type"`
+				Unit        string `json:"unit"`
+				ActiveState string `json:"active_state"`
+				SubState    string `json:"sub_state"`
+				PID         int    `json:"pid"`
+				Running     bool   `json:"running"`
+			} `json:"processes"`
+		} `json:"hosts"`
+	}
+	js := p.mustPlat("status", "sysd", "--json")
+	if err := json.Unmarshal([]byte(js.stdout), &doc); err != nil || len(doc.Hosts) != 1 || len(doc.Hosts[0].Processes) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, js.stdout)
+	}
+	if got := doc.Hosts[0].Processes[0]; got.Type != "web" || got.Unit != unit || got.ActiveState != "active" || got.SubState != "running" || got.PID != pid || !got.Running {
+		t.Errorf("status --json process = %+v, want web, %s, active/running, MainPID %d", got, unit, pid)
+	}
 	if mode := h.user("stat -c %a /home/deploy/.config/systemd/user/" + unit); mode != "600" {
 		t.Errorf("the unit file (it holds the environment) has mode %s", mode)
 	}
@@ -195,6 +221,9 @@ environment "sysd" {
 	h.waitUnit(unit, "inactive", 0)
 	if r := p.plat("ps", "sysd"); r.code != 1 || !regexp.MustCompile(`(?m)^sysd1\s+r1\s+web\s+-\s+stopped`).MatchString(r.stdout) {
 		t.Errorf("ps after stop: %s", r)
+	}
+	if st := p.mustPlat("status", "sysd"); !regexp.MustCompile(`(?m)^sysd1\s+r1\s.*\sweb inactive \(dead\)\s`).MatchString(st.stdout) {
+		t.Errorf("status after stop does not show the unit inactive (dead):\n%s", st.stdout)
 	}
 	// A push with nothing new but processes down starts them.
 	r := p.mustPlat("push", "sysd")
@@ -206,6 +235,9 @@ environment "sysd" {
 	// restart: systemd replaces the process.
 	p.mustPlat("restart", "sysd")
 	pid = h.waitUnit(unit, "active", pid)
+	if ps := p.mustPlat("ps", "sysd"); !regexp.MustCompile(fmt.Sprintf(`(?m)^sysd1\s+r1\s+web\s+%d\s+running\s`, pid)).MatchString(ps.stdout) {
+		t.Errorf("ps after restart does not show the new MainPID %d:\n%s", pid, ps.stdout)
+	}
 
 	// A crash: Restart=on-failure brings it back without plat.
 	h.user(fmt.Sprintf("kill -9 %d", pid))

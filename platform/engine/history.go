@@ -400,8 +400,10 @@ func (e *Engine) hostStatus(ctx context.Context, env *platform.Environment, t *p
 			break
 		}
 	}
-	if out, err := run(ctx, t, hostcmd.Processes(t.DeployTo)); err == nil {
-		hs.Processes = hostcmd.ParseProcesses(out)
+	if ps, err := e.supervisor(env, t).List(ctx, nil); err == nil {
+		for _, p := range ps {
+			hs.Processes = append(hs.Processes, p.Process)
+		}
 	}
 	if verify && st.Current != "" {
 		d, err := e.verify(ctx, t, st.manifest)

@@ -59,9 +59,6 @@ func (e *Engine) Ps(ctx context.Context, envName string, sel Selector) ([]Proces
 	defer closeAll()
 	rows := each(ts, func(t *platform.Target) []ProcessStatus {
 		cur, procs, err := e.currentProcesses(ctx, t)
-		if err == nil && len(e.Project.App.Restart) > 0 {
-			err = fmt.Errorf("processes are managed by the app's restart command (%s)", strings.Join(e.Project.App.Restart, " "))
-		}
 		if err != nil {
 			return []ProcessStatus{{Host: t.Name, Release: cur, Error: err.Error()}}
 		}
@@ -92,51 +89,9 @@ type hostProcess struct {
 }
 
 // hostProcesses is the state of every type in procs on t (sorted by
-// type), plus pid files of types the release does not have.
+// type), as t's Supervisor reports it.
 func (e *Engine) hostProcesses(ctx context.Context, env *platform.Environment, t *platform.Target, procs map[string]string) ([]hostProcess, error) {
-	types := sortedKeys(procs)
-	var ps []hostcmd.Process
-	if env.Processes == "systemd" {
-		out, err := run(ctx, t, hostcmd.SystemdProcesses(e.Project.App.Name, env.Name, t.Name, types))
-		if err != nil {
-			return nil, fmt.Errorf("ask systemd: %w", err)
-		}
-		ps = hostcmd.ParseSystemdProcesses(e.Project.App.Name, env.Name, t.Name, types, out)
-	} else {
-		out, err := run(ctx, t, hostcmd.Processes(t.DeployTo))
-		if err != nil {
-			return nil, fmt.Errorf("read pid files: %w", err)
-		}
-		ps = hostcmd.ParseProcesses(out)
-	}
-	byType := map[string]hostcmd.Process{}
-	for _, p := range ps {
-		byType[p.Type] = p
-	}
-	var out []hostProcess
-	for _, typ := range types {
-		p, ok := byType[typ]
-		switch {
-		case !ok:
-			out = append(out, hostProcess{hostcmd.Process{Type: typ}, StateStopped})
-		case p.Running:
-			out = append(out, hostProcess{p, StateRunning})
-		case env.Processes == "systemd":
-			out = append(out, hostProcess{hostcmd.Process{Type: typ}, StateStopped})
-		default:
-			out = append(out, hostProcess{p, StateDead})
-		}
-		delete(byType, typ)
-	}
-	for _, typ := range sortedKeys(byType) {
-		p := byType[typ]
-		st := StateDead
-		if p.Running {
-			st = StateRunning
-		}
-		out = append(out, hostProcess{p, st})
-	}
-	return out, nil
+	return e.supervisor(env, t).List(ctx, sortedKeys(procs))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -285,16 +240,7 @@ func (e *Engine) startHost(ctx context.Context, env *platform.Environment, t *pl
 	}
 	types := sortedKeys(down)
 	err = e.step(t.Name, "start", fmt.Sprintf("%s (%s)", strings.Join(types, ", "), id), func() error {
-		if env.Processes == "systemd" {
-			_, err := run(ctx, t, hostcmd.SystemdControl("start", e.Project.App.Name, env.Name, t.Name, types))
-			return err
-		}
-		// Stop clears the dead processes' pid files (and what is left
-		// of their process groups).
-		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, 0, "", types...)); err != nil {
-			return err
-		}
-		return e.start(ctx, t, id, "", down, e.baseEnv(ctx, env, t))
+		return e.supervisor(env, t).Start(ctx, id, down, e.baseEnv(ctx, env, t))
 	})
 	if err == nil && down["web"] != "" {
 		err = e.healthStep(ctx, env, t)
@@ -347,17 +293,7 @@ func orAll(types []string) string {
 
 // stopHost stops process types on t (every process of the app when none).
 func (e *Engine) stopHost(ctx context.Context, env *platform.Environment, t *platform.Target, types []string) error {
-	app := e.Project.App.Name
-	if env.Processes == "systemd" {
-		if len(types) == 0 {
-			_, err := run(ctx, t, hostcmd.SystemdStop(app, env.Name, t.Name))
-			return err
-		}
-		_, err := run(ctx, t, hostcmd.SystemdControl("stop", app, env.Name, t.Name, types))
-		return err
-	}
-	_, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drainTimeout(env), "", types...))
-	return err
+	return e.supervisor(env, t).Stop(ctx, drainTimeout(env), types...)
 }
 
 func drainTimeout(env *platform.Environment) time.Duration {
@@ -431,21 +367,10 @@ func (e *Engine) restartHost(ctx context.Context, env *platform.Environment, t *
 	}
 	err := e.step(t.Name, "restart", label, func() error {
 		penv := e.baseEnv(ctx, env, t)
-		switch {
-		case !chosen:
+		if !chosen {
 			return e.activate(ctx, t, env, id, penv, procs)
-		case env.Processes == "systemd":
-			_, err := run(ctx, t, hostcmd.SystemdRestart(e.Project.App.Name, env.Name, t.Name, types))
-			return err
-		default:
-			if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drainTimeout(env), "", types...)); err != nil {
-				return fmt.Errorf("stop processes: %w", err)
-			}
-			if err := e.start(ctx, t, id, "", procs, penv); err != nil {
-				return fmt.Errorf("start processes: %w", err)
-			}
-			return nil
 		}
+		return e.supervisor(env, t).Restart(ctx, id, procs, penv)
 	})
 	if err != nil || (procs["web"] == "" && len(e.Project.App.Restart) == 0) {
 		return err

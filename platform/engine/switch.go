@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,14 +333,8 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 // deactivate stops the processes of release id on t and removes current,
 // for a host that had no release before id.
 func (e *Engine) deactivate(ctx context.Context, t *platform.Target, env *platform.Environment, id string) error {
-	if len(e.Project.App.Restart) == 0 {
-		stop := hostcmd.Stop(t.DeployTo, 0, "")
-		if env.Processes == "systemd" {
-			stop = hostcmd.SystemdStop(e.Project.App.Name, env.Name, t.Name)
-		}
-		if _, err := run(ctx, t, stop); err != nil {
-			return fmt.Errorf("stop processes: %w", err)
-		}
+	if err := e.supervisor(env, t).Stop(ctx, 0); err != nil {
+		return fmt.Errorf("stop processes: %w", err)
 	}
 	if _, err := run(ctx, t, hostcmd.Unswitch(t.DeployTo, id)); err != nil {
 		return fmt.Errorf("remove current: %w", err)
@@ -385,143 +377,10 @@ func readProcesses(ctx context.Context, t *platform.Target, id string) map[strin
 	return procs
 }
 
-// activate makes id current on t and (re)starts its processes: the app's
-// restart command if it has one, otherwise plat stops the old processes
-// (TERM, drain timeout, KILL) and starts the new ones.
+// activate makes id current on t and (re)starts its processes, as t's
+// Supervisor does it (supervisor.go).
 func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv map[string]string, procs map[string]string) error {
-	app := e.Project.App
-	drain := env.Rollout.DrainTimeout
-	if drain <= 0 {
-		drain = 10 * time.Second
-	}
-	// A copy: procs may be the release's own map, shared by the hosts
-	// switching in parallel.
-	procs = maps.Clone(procs)
-	delete(procs, "release")
-	// Once begun, plat's own process commands run to their end even if
-	// plat is interrupted (each is bounded: the drain timeout, the listen
-	// timeout): a stop cut short after it took a pid file leaves that
-	// process running untracked, holding the port, so that neither the
-	// switch back nor any later push could start the app again (found by
-	// the kill trials). Only the app's own restart command is interrupted.
-	hctx := context.WithoutCancel(ctx)
-	if len(app.Restart) == 0 && env.Processes == "systemd" {
-		return e.activateSystemd(hctx, t, env, id, penv, procs, drain)
-	}
-	if len(app.Restart) == 0 && procs["web"] != "" && env.Rollout.Restart == platform.RestartOverlap {
-		return e.activateOverlap(hctx, t, env, id, penv, procs, drain)
-	}
-	if len(app.Restart) == 0 && len(procs) > 0 {
-		if _, err := run(hctx, t, hostcmd.Stop(t.DeployTo, drain, "")); err != nil {
-			return fmt.Errorf("stop processes: %w", err)
-		}
-	}
-	if _, err := run(hctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
-		return fmt.Errorf("switch: %w", err)
-	}
-	if len(app.Restart) > 0 {
-		cmd := hostcmd.InRelease(t.DeployTo, id, app.Restart)
-		cmd.Env = penv
-		if _, err := run(ctx, t, cmd); err != nil {
-			return fmt.Errorf("restart: %w", err)
-		}
-		return nil
-	}
-	if len(procs) == 0 {
-		return nil
-	}
-	if err := e.start(hctx, t, id, "", procs, penv); err != nil {
-		return fmt.Errorf("start processes: %w", err)
-	}
-	return nil
-}
-
-// start starts procs of release id on t with the process environment
-// penv (hostcmd.Start), and says when the host has no bash to run them
-// with, as Heroku would.
-func (e *Engine) start(ctx context.Context, t *platform.Target, id, suffix string, procs, penv map[string]string) error {
-	cmd := hostcmd.Start(t.DeployTo, id, suffix, procs)
-	cmd.Env = penv
-	out, err := run(ctx, t, cmd)
-	if err == nil && strings.HasPrefix(out, hostcmd.NoBash+"\n") {
-		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "warning: this host has no bash: Procfile commands and .profile.d scripts run with sh (Heroku runs them with bash)"})
-	}
-	return err
-}
-
-// activateSystemd is activate for processes = "systemd": the units of the
-// new release are written (and those of dropped process types removed)
-// before the switch, then systemd restarts them (TERM, drain, KILL, start).
-// restart = "overlap" does not apply: one unit runs one process.
-func (e *Engine) activateSystemd(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv, procs map[string]string, drain time.Duration) error {
-	u := hostcmd.Units{App: e.Project.App.Name, Env: env.Name, Host: t.Name, DeployTo: t.DeployTo, Release: id, Procs: procs, Vars: penv, Drain: drain}
-	if _, err := run(ctx, t, hostcmd.SystemdInstall(u)); err != nil {
-		return fmt.Errorf("install systemd units: %w", err)
-	}
-	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
-		return fmt.Errorf("switch: %w", err)
-	}
-	if _, err := run(ctx, t, hostcmd.SystemdStart(u.Names()...)); err != nil {
-		return fmt.Errorf("restart systemd units: %w", err)
-	}
-	return nil
-}
-
-// nextSuffix marks the pid files of the web generation that starts next
-// to the running one during an overlapping restart.
-const nextSuffix = ".next"
-
-// activateOverlap is activate for restart = "overlap": the new web process
-// starts while the old one still serves, on the same port (the app sets
-// SO_REUSEPORT); once it listens, the old one gets TERM and the drain
-// timeout to finish its requests, and the new generation's pid files
-// replace the old. Other process types hold no port: they stop before the
-// switch and start after it, as with stop-start. If the new web process
-// never listens, it is stopped and the old one keeps serving.
-func (e *Engine) activateOverlap(ctx context.Context, t *platform.Target, env *platform.Environment, id string, penv, procs map[string]string, drain time.Duration) error {
-	others := maps.Clone(procs)
-	delete(others, "web")
-	var types []string
-	for k := range others {
-		types = append(types, k)
-	}
-	sort.Strings(types)
-	// A generation left by an interrupted restart goes first.
-	if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, nextSuffix, "web")); err != nil {
-		return fmt.Errorf("stop processes: %w", err)
-	}
-	if len(types) > 0 {
-		if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "", types...)); err != nil {
-			return fmt.Errorf("stop processes: %w", err)
-		}
-	}
-	if _, err := run(ctx, t, hostcmd.Switch(t.DeployTo, id)); err != nil {
-		return fmt.Errorf("switch: %w", err)
-	}
-	if err := e.start(ctx, t, id, nextSuffix, map[string]string{"web": procs["web"]}, penv); err != nil {
-		return fmt.Errorf("start web process: %w", err)
-	}
-	_, err := run(ctx, t, hostcmd.WaitListen(t.DeployTo, "web", nextSuffix, t.Port, listenTimeout(e.health(env))))
-	switch code := platform.ExitCode(err); {
-	case err == nil:
-	case code == hostcmd.ExitListenUnknown:
-		e.emit(platform.Event{Type: platform.EventLog, Host: t.Name, Message: "restart = \"overlap\": this host has no /proc/net/tcp to tell when the new web process listens; stopping the old one now"})
-	default:
-		_, _ = run(context.WithoutCancel(ctx), t, hostcmd.Stop(t.DeployTo, drain, nextSuffix, "web"))
-		return fmt.Errorf("start web process next to the running one (restart = \"overlap\": the app must allow SO_REUSEPORT on its port): %w", err)
-	}
-	if _, err := run(ctx, t, hostcmd.Stop(t.DeployTo, drain, "", "web")); err != nil {
-		return fmt.Errorf("stop the old web process: %w", err)
-	}
-	if _, err := run(ctx, t, hostcmd.Promote(t.DeployTo, nextSuffix)); err != nil {
-		return fmt.Errorf("promote the new web process: %w", err)
-	}
-	if len(others) > 0 {
-		if err := e.start(ctx, t, id, "", others, penv); err != nil {
-			return fmt.Errorf("start processes: %w", err)
-		}
-	}
-	return nil
+	return e.supervisor(env, t).Activate(ctx, id, procs, penv)
 }
 
 // listenTimeout is how long a new web process may take to listen: as long
@@ -626,14 +485,11 @@ func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, env *platf
 // no web process (no web type, the app's own restart command) or the host
 // cannot tell (no /proc, said once per host).
 func (e *Engine) ownPort(ctx context.Context, t *platform.Target, env *platform.Environment, wait time.Duration) (bool, error) {
-	if len(e.Project.App.Restart) > 0 || t.Port == 0 {
+	owns := e.supervisor(env, t).Owns(t.Port, wait)
+	if owns == nil || t.Port == 0 {
 		return false, nil
 	}
-	unit := ""
-	if env.Processes == "systemd" {
-		unit = hostcmd.UnitName(e.Project.App.Name, env.Name, t.Name, "web")
-	}
-	_, err := run(ctx, t, hostcmd.Owns(t.DeployTo, "web", unit, t.Port, wait))
+	_, err := run(ctx, t, owns)
 	switch code := platform.ExitCode(err); {
 	case err == nil:
 		return true, nil

@@ -15,8 +15,7 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
-// stateScript is scripts/state.sh: its header documents the arguments, exit
-// codes and output.
+// stateScript is scripts/state.sh; its header documents it.
 var stateScript = load("state.sh")
 
 // State reads the host's current release, its releases, history and the
@@ -90,8 +89,7 @@ func ParseState(out string) HostState {
 	return st
 }
 
-// prepareScript is scripts/prepare.sh: its header documents the arguments, exit
-// codes and output.
+// prepareScript is scripts/prepare.sh; its header documents it.
 var prepareScript = load("prepare.sh")
 
 // Prepare starts a new release dir from base; stdin carries the paths to
@@ -110,8 +108,7 @@ func RemoveList(paths []string) string {
 	return b.String()
 }
 
-// finishScript is scripts/finish.sh: its header documents the arguments, exit
-// codes and output.
+// finishScript is scripts/finish.sh; its header documents it.
 var finishScript = load("finish.sh")
 
 // Finish extracts the stream (stdin) and installs releases/<id>. digest is
@@ -142,22 +139,19 @@ func Linked(dirs, files []string) []string {
 	return out
 }
 
-// switchScript is scripts/switch.sh: its header documents the arguments, exit
-// codes and output.
+// switchScript is scripts/switch.sh; its header documents it.
 var switchScript = load("switch.sh")
 
 // Switch makes releases/<id> current; stdout is the previous release id.
 func Switch(deployTo, id string) *platform.Command { return script(switchScript, deployTo, id) }
 
-// unswitchScript is scripts/unswitch.sh: its header documents the arguments, exit
-// codes and output.
+// unswitchScript is scripts/unswitch.sh; its header documents it.
 var unswitchScript = load("unswitch.sh")
 
 // Unswitch makes a host whose current release is id have none again.
 func Unswitch(deployTo, id string) *platform.Command { return script(unswitchScript, deployTo, id) }
 
-// recordScript is scripts/record.sh: its header documents the arguments, exit
-// codes and output.
+// recordScript is scripts/record.sh; its header documents it.
 var recordScript = load("record.sh")
 
 // Record appends a revisions.log line and a history line.
@@ -165,8 +159,7 @@ func Record(deployTo, revisionsLine, historyLine string) *platform.Command {
 	return script(recordScript, deployTo, revisionsLine, historyLine)
 }
 
-// pruneScript is scripts/prune.sh: its header documents the arguments, exit
-// codes and output.
+// pruneScript is scripts/prune.sh; its header documents it.
 var pruneScript = load("prune.sh")
 
 // Prune removes releases beyond keep; stdout lists the removed ids.
@@ -174,15 +167,13 @@ func Prune(deployTo string, keep int, current, previous string) *platform.Comman
 	return script(pruneScript, deployTo, strconv.Itoa(keep), current, previous)
 }
 
-// verifyScript is scripts/verify.sh: its header documents the arguments, exit
-// codes and output.
+// verifyScript is scripts/verify.sh; its header documents it.
 var verifyScript = load("verify.sh")
 
 // Verify prints sha256sum failures and the current tree's listing.
 func Verify(deployTo string) *platform.Command { return script(verifyScript, deployTo) }
 
-// lockScript is scripts/lock.sh: its header documents the arguments, exit
-// codes and output.
+// lockScript is scripts/lock.sh; its header documents it.
 var lockScript = load("lock.sh")
 
 // Lock takes app's deploy lock for lease seconds; info is key=value lines.
@@ -192,8 +183,7 @@ func Lock(deployTo, app, token string, lease time.Duration, info string) *platfo
 	return script(lockScript, deployTo, token, strconv.Itoa(int(lease.Seconds())), info, app)
 }
 
-// ownerScript is scripts/owner.sh: its header documents the arguments, exit
-// codes and output.
+// ownerScript is scripts/owner.sh; its header documents it.
 var ownerScript = load("owner.sh")
 
 // CheckOwner checks that deploy_to is app's, for commands that change a
@@ -209,8 +199,7 @@ func ParseOwner(out string) string {
 	return strings.TrimSpace(rest)
 }
 
-// unlockScript is scripts/unlock.sh: its header documents the arguments, exit
-// codes and output.
+// unlockScript is scripts/unlock.sh; its header documents it.
 var unlockScript = load("unlock.sh")
 
 // Unlock releases the lock held with token; an empty token breaks any lock.
@@ -218,8 +207,7 @@ func Unlock(deployTo, token string) *platform.Command {
 	return script(unlockScript, deployTo, token)
 }
 
-// lockInfoScript is scripts/lock-info.sh: its header documents the arguments, exit
-// codes and output.
+// lockInfoScript is scripts/lock-info.sh; its header documents it.
 var lockInfoScript = load("lock-info.sh")
 
 // LockInfo reads the lock.
@@ -236,15 +224,13 @@ func ParseKV(s string) map[string]string {
 	return m
 }
 
-// journalScript is scripts/journal.sh: its header documents the arguments, exit
-// codes and output.
+// journalScript is scripts/journal.sh; its header documents it.
 var journalScript = load("journal.sh")
 
 // Journal records a step of a push on the host.
 func Journal(deployTo, line string) *platform.Command { return script(journalScript, deployTo, line) }
 
-// readJournalScript is scripts/read-journal.sh: its header documents the arguments, exit
-// codes and output.
+// readJournalScript is scripts/read-journal.sh; its header documents it.
 var readJournalScript = load("read-journal.sh")
 
 // ReadJournal prints the journal lines that start with pushID.

@@ -24,8 +24,7 @@ const (
 	ExitListenNoProcess = 5
 )
 
-// waitListenScript is scripts/wait-listen.sh: its header documents the arguments, exit
-// codes and output.
+// waitListenScript is scripts/wait-listen.sh; its header documents it.
 var waitListenScript = load("wait-listen.sh")
 
 // WaitListen waits up to timeout until the <kind> process generation with

@@ -22,8 +22,7 @@ const profileExec = SourceSecrets + `; ` + SourceProfile + `; exec "$0" -c "$1"`
 // NoBash is the line Start prints when the host has no bash.
 const NoBash = "no-bash"
 
-// startScript is scripts/start.sh: its header documents the arguments, exit
-// codes and output.
+// startScript is scripts/start.sh; its header documents it.
 var startScript = load("start.sh")
 
 // SourceProfile sources the release's .profile.d/*.sh in the current
@@ -45,8 +44,7 @@ func Start(deployTo, id, suffix string, procs map[string]string) *platform.Comma
 	return script(startScript, args...)
 }
 
-// stopScript is scripts/stop.sh: its header documents the arguments, exit
-// codes and output.
+// stopScript is scripts/stop.sh; its header documents it.
 var stopScript = load("stop.sh")
 
 // Stop stops processes of the given types (all when none), waiting up to
@@ -59,8 +57,7 @@ func Stop(deployTo string, drain time.Duration, suffix string, types ...string) 
 	return script(stopScript, append([]string{deployTo, strconv.Itoa(tenths), suffix}, types...)...)
 }
 
-// promoteScript is scripts/promote.sh: its header documents the arguments, exit
-// codes and output.
+// promoteScript is scripts/promote.sh; its header documents it.
 var promoteScript = load("promote.sh")
 
 // Promote makes pid files with suffix the current generation.
@@ -73,8 +70,7 @@ func Promote(deployTo, suffix string) *platform.Command {
 // restart); false when it is one, or is gone, or /proc cannot tell.
 const staleFunc = `stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }`
 
-// psScript is scripts/ps.sh: its header documents the arguments, exit
-// codes and output.
+// psScript is scripts/ps.sh; its header documents it.
 var psScript = load("ps.sh")
 
 // Processes lists supervised processes.
@@ -87,6 +83,25 @@ type Process struct {
 	Running bool
 	// Since is when the process started (zero if unknown).
 	Since time.Time `json:",omitzero"`
+	// Unit, ActiveState and SubState are set under systemd: the unit's
+	// name and its state as systemctl shows it ("active", "running").
+	Unit        string `json:",omitempty"`
+	ActiveState string `json:",omitempty"`
+	SubState    string `json:",omitempty"`
+}
+
+// State is the process's state in words: systemd's "active (running)"
+// for a unit, else "running" or "dead".
+func (p Process) State() string {
+	switch {
+	case p.ActiveState != "" && p.SubState != "":
+		return p.ActiveState + " (" + p.SubState + ")"
+	case p.ActiveState != "":
+		return p.ActiveState
+	case p.Running:
+		return "running"
+	}
+	return "dead"
 }
 
 // ParseProcesses parses Processes' output.
@@ -109,8 +124,7 @@ func ParseProcesses(out string) []Process {
 	return ps
 }
 
-// logsScript is scripts/logs.sh: its header documents the arguments, exit
-// codes and output.
+// logsScript is scripts/logs.sh; its header documents it.
 var logsScript = load("logs.sh")
 
 // Logs prints the last n lines of the process logs (types: all when none).
@@ -126,8 +140,7 @@ func Logs(deployTo string, n int, follow bool, types ...string) *platform.Comman
 	return script(logsScript, append([]string{deployTo, strconv.Itoa(n), f}, files...)...)
 }
 
-// inDirScript is scripts/in-dir.sh: its header documents the arguments, exit
-// codes and output.
+// inDirScript is scripts/in-dir.sh; its header documents it.
 var inDirScript = load("in-dir.sh")
 
 // InDir runs argv in dir (a release, or a build tree) with the

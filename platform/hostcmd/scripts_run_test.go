@@ -245,3 +245,48 @@ func TestWaitListenWithoutAProcess(t *testing.T) {
 		t.Errorf("dead process: exit %d after %s: %s", code, time.Since(start), stderr)
 	}
 }
+
+func TestSystemdUnitsScript(t *testing.T) {
+	fakeSystemctl(t, "unit plat-notes-prod-web1-web.service\nMainPID=812\nActiveState=active\nSubState=running\nActiveEnterTimestamp=@1764700000\n"+
+		"unit plat-notes-prod-web1-worker.service\nMainPID=0\nActiveState=inactive\nSubState=dead\nActiveEnterTimestamp=\nunit end\n")
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	dir := filepath.Join(cfg, "systemd", "user")
+	mkdirs(t, cfg, "systemd/user")
+	// Two units of this host, one of another host, one not a service.
+	for _, f := range []string{"plat-notes-prod-web1-worker.service", "plat-notes-prod-web1-web.service", "plat-notes-prod-web12-web.service", "plat-notes-prod-web1-web.timer"} {
+		write(t, filepath.Join(dir, f), "[Unit]\n")
+	}
+	out, _, code := runLocal(t, SystemdUnits("notes", "prod", "web1"), "")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	ps := ParseSystemdUnits("notes", "prod", "web1", out)
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Type+" "+p.Unit+" "+p.State())
+	}
+	want := []string{"web plat-notes-prod-web1-web.service active (running)", "worker plat-notes-prod-web1-worker.service inactive (dead)"}
+	if strings.Join(got, "|") != strings.Join(want, "|") || ps[0].PID != 812 || !ps[0].Running || ps[1].Running {
+		t.Errorf("units = %q (%+v), want %q\n%s", got, ps, want, out)
+	}
+	if out, _, code := runLocal(t, SystemdUnits("other", "prod", "web1"), ""); code != 0 || out != "" {
+		t.Errorf("another app: exit %d, %q", code, out)
+	}
+}
+
+func TestProcessState(t *testing.T) {
+	for _, tc := range []struct {
+		p    Process
+		want string
+	}{
+		{Process{Running: true}, "running"},
+		{Process{}, "dead"},
+		{Process{ActiveState: "active", SubState: "running", Running: true}, "active (running)"},
+		{Process{ActiveState: "failed"}, "failed"},
+	} {
+		if got := tc.p.State(); got != tc.want {
+			t.Errorf("%+v.State() = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}

@@ -18,8 +18,7 @@ const SecretsPath = ".plat/secrets.env"
 // quote, so it fits in sh -c '…' (see startScript).
 const SourceSecrets = `if [ -r ` + SecretsPath + ` ]; then set -a; . ./` + SecretsPath + `; set +a; fi`
 
-// writeSecretsScript is scripts/write-secrets.sh: its header documents the arguments, exit
-// codes and output.
+// writeSecretsScript is scripts/write-secrets.sh; its header documents it.
 var writeSecretsScript = load("write-secrets.sh")
 
 // WriteSecrets installs the secrets file (stdin, see SecretsFile) of

@@ -108,8 +108,7 @@ func execQuote(s string) string {
 	return `"` + r.Replace(s) + `"`
 }
 
-// systemdInstallScript is scripts/systemd-install.sh: its header documents the arguments, exit
-// codes and output.
+// systemdInstallScript is scripts/systemd-install.sh; its header documents it.
 var systemdInstallScript = load("systemd-install.sh")
 
 // SystemdInstall writes u's unit files on the host and drops the app's
@@ -126,8 +125,7 @@ func unitPrefix(app, env, host string) string {
 	return "plat-" + unitSafe(app) + "-" + unitSafe(env) + "-" + unitSafe(host) + "-"
 }
 
-// systemdRestartScript is scripts/systemd-restart.sh: its header documents the arguments, exit
-// codes and output.
+// systemdRestartScript is scripts/systemd-restart.sh; its header documents it.
 var systemdRestartScript = load("systemd-restart.sh")
 
 // SystemdStart enables the units (they start with the user's manager)
@@ -137,8 +135,7 @@ func SystemdStart(units ...string) *platform.Command {
 	return script(systemdRestartScript, units...)
 }
 
-// systemdStopScript is scripts/systemd-stop.sh: its header documents the arguments, exit
-// codes and output.
+// systemdStopScript is scripts/systemd-stop.sh; its header documents it.
 var systemdStopScript = load("systemd-stop.sh")
 
 // SystemdStop stops the units of app in env on host (plat down).
