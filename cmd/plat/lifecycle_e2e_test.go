@@ -169,9 +169,9 @@ echo "$*" >> "` + calls + `"
 if [ "$2" = show ]; then
   eval "u=\${$#}"
   if grep -qx "$u" "` + state + `" 2>/dev/null; then
-    printf 'MainPID=4242\nActiveState=active\nActiveEnterTimestamp=@1764700000\n'
+    printf 'MainPID=4242\nActiveState=active\nSubState=running\nActiveEnterTimestamp=@1764700000\n'
   else
-    printf 'MainPID=0\nActiveState=inactive\nActiveEnterTimestamp=\n'
+    printf 'MainPID=0\nActiveState=inactive\nSubState=dead\nActiveEnterTimestamp=\n'
   fi
 fi
 `
@@ -190,6 +190,11 @@ fi
 	if r.code != 1 || !regexp.MustCompile(`(?m)^web1\s+r1\s+web\s+4242\s+running\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`).MatchString(r.stdout) ||
 		!regexp.MustCompile(`(?m)^web2\s+r1\s+web\s+-\s+stopped\s+-$`).MatchString(r.stdout) {
 		t.Errorf("ps (web1 active, web2 inactive): %s", r)
+	}
+	// status asks systemd too (every unit file of the host), not pid files.
+	if r := p.platEnv(env, "status", "local"); r.code != 0 || !regexp.MustCompile(`(?m)^web1\s+r1\s.*\sweb active \(running\)\s`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^web2\s+r1\s.*\sweb inactive \(dead\)\s`).MatchString(r.stdout) {
+		t.Errorf("status (web1 active, web2 inactive): %s", r)
 	}
 	os.Remove(calls)
 	if r := p.platEnv(env, "start", "local"); r.code != 0 {
