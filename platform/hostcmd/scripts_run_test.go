@@ -1,8 +1,10 @@
 package hostcmd
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -288,5 +290,44 @@ func TestProcessState(t *testing.T) {
 		if got := tc.p.State(); got != tc.want {
 			t.Errorf("%+v.State() = %q, want %q", tc.p, got, tc.want)
 		}
+	}
+}
+
+// TestStopFreesThePortOfAProcessThatIgnoresTERM: past the drain, stop
+// KILLs and waits for the leader to be gone, so the port is free when it
+// returns (the next generation's exclusive check sees no stranger).
+func TestStopFreesThePortOfAProcessThatIgnoresTERM(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc/net/tcp on this machine")
+	}
+	d := t.TempDir()
+	mkdirs(t, d, "releases/r1")
+	port := freePort(t)
+	start := Start(d, "r1", "", map[string]string{"web": "trap '' TERM; " + listener})
+	start.Env = map[string]string{"PORT": strconv.Itoa(port)}
+	if _, stderr, code := runLocal(t, start, ""); code != 0 {
+		t.Fatalf("start: exit %d: %s", code, stderr)
+	}
+	t.Cleanup(func() { runLocal(t, Stop(d, 0, ""), "") })
+	if out, stderr, code := runLocal(t, Owns(d, "web", "", port, 10*time.Second), ""); code != 0 {
+		t.Fatalf("the listener: exit %d, %q %s", code, out, stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(d, ".plat", "pids", "web.pid"))
+	pid := strings.TrimSpace(string(b))
+	began := time.Now()
+	out, _, code := runLocal(t, Stop(d, 300*time.Millisecond, "", "web"), "")
+	if code != 0 || out != "stopped web "+pid+"\n" {
+		t.Fatalf("stop: exit %d, %q", code, out)
+	}
+	if took := time.Since(began); took < 300*time.Millisecond {
+		t.Errorf("stop took %s: it did not give the drain time to a process that ignores TERM", took)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatalf("the port is still held when stop returns: %v", err)
+	}
+	l.Close()
+	if st, err := os.ReadFile("/proc/" + pid + "/status"); err == nil && !strings.Contains(string(st), "\nState:\tZ") {
+		t.Errorf("the leader %s still runs after stop", pid)
 	}
 }

@@ -4,7 +4,8 @@
 # Stops processes by pid file (.plat/pids/TYPE.pid<SUFFIX>; every pid file
 # with that suffix when no TYPE is given): TERM to the process group, up
 # to TENTHS tenths of a second for the leaders to exit, then KILL to what
-# is left of the groups. The pid files are removed. A pid file that
+# is left of the groups, and up to a second more for leaders that needed
+# the KILL to be gone. The pid files are removed. A pid file that
 # outlived its machine may name a process plat did not start: where /proc
 # shows a live process without PLAT_PROCESS=TYPE in its environment, it
 # is stale and nothing is killed. The group is signalled as
@@ -45,4 +46,15 @@ done
 # too, children that ignored TERM included, so nothing keeps the port.
 for p in $groups; do kill -KILL "-$p" 2>/dev/null || true; done
 for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+# A killed leader's sockets close as it exits, which a loaded host may
+# take a moment to do: wait for it (a second at most), so that the port is
+# free when stop returns and the next generation's check sees no stranger.
+i=0
+while [ -n "$pids" ] && [ $i -lt 10 ]; do
+  alive=
+  for p in $pids; do alive "$p" && alive="$alive $p"; done
+  pids=$alive
+  [ -n "$pids" ] || break
+  sleep 0.1; i=$((i+1))
+done
 exit 0
