@@ -67,8 +67,11 @@ func Promote(deployTo, suffix string) *platform.Command {
 
 // staleFunc defines stale PID TYPE: true when /proc shows a live process
 // PID that plat did not start as a TYPE process (a pid reused after a
-// restart); false when it is one, or is gone, or /proc cannot tell.
-const staleFunc = `stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }`
+// restart); false when it is one, or is gone, or /proc cannot tell: an
+// unreadable or empty environment (a process in the middle of an exec
+// shows none for a moment) is not proof. ps.sh and stop.sh hold it
+// verbatim.
+const staleFunc = `stale() { plat_env=$(tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null) && [ -n "$plat_env" ] && ! printf '%s\n' "$plat_env" | grep -qx "PLAT_PROCESS=$2"; }`
 
 // psScript is scripts/ps.sh; its header documents it.
 var psScript = load("ps.sh")

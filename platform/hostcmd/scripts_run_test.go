@@ -331,3 +331,31 @@ func TestStopFreesThePortOfAProcessThatIgnoresTERM(t *testing.T) {
 		t.Errorf("the leader %s still runs after stop", pid)
 	}
 }
+
+// TestStopRightAfterStart: a process stopped the moment its start
+// returns is stopped, not taken for a stale pid file (until the child has
+// exec'd, /proc shows the forking shell's environment, without
+// PLAT_PROCESS), and ps never calls it dead.
+func TestStopRightAfterStart(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("no /proc here")
+	}
+	d := t.TempDir()
+	mkdirs(t, d, "releases/r1")
+	t.Cleanup(func() { runLocal(t, Stop(d, 0, ""), "") })
+	for i := 0; i < 20; i++ {
+		if _, stderr, code := runLocal(t, Start(d, "r1", "", map[string]string{"web": "exec sleep 30", "worker": "exec sleep 30"}), ""); code != 0 {
+			t.Fatalf("start: exit %d: %s", code, stderr)
+		}
+		ps, _, _ := runLocal(t, Processes(d), "")
+		for _, p := range ParseProcesses(ps) {
+			if !p.Running {
+				t.Fatalf("round %d: ps right after start: %q", i, ps)
+			}
+		}
+		out, _, _ := runLocal(t, Stop(d, 0, ""), "")
+		if strings.Contains(out, "stale") || strings.Count(out, "stopped ") != 2 {
+			t.Fatalf("round %d: stop right after start: %q", i, out)
+		}
+	}
+}

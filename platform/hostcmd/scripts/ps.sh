@@ -10,7 +10,7 @@
 # zombie, or a stale pid file (see stop.sh) is dead.
 # Go: hostcmd.Processes, parsed by hostcmd.ParseProcesses.
 
-stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }
+stale() { plat_env=$(tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null) && [ -n "$plat_env" ] && ! printf '%s\n' "$plat_env" | grep -qx "PLAT_PROCESS=$2"; }
 cd "$1/.plat/pids" 2>/dev/null || exit 0
 for f in *.pid; do
   [ -f "$f" ] || continue

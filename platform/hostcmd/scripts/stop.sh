@@ -17,7 +17,7 @@
 
 root=$1; tenths=$2; sfx=$3; shift 3
 alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
-stale() { [ -r "/proc/$1/environ" ] && ! tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | grep -qx "PLAT_PROCESS=$2"; }
+stale() { plat_env=$(tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null) && [ -n "$plat_env" ] && ! printf '%s\n' "$plat_env" | grep -qx "PLAT_PROCESS=$2"; }
 cd "$root/.plat/pids" 2>/dev/null || exit 0
 if [ $# -eq 0 ]; then
   for f in *.pid"$sfx"; do [ -f "$f" ] && set -- "$@" "${f%.pid"$sfx"}"; done
