@@ -230,6 +230,7 @@ func TestSystemdControlScripts(t *testing.T) {
 }
 
 func TestWaitListenWithoutAProcess(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
 		t.Skip("no /proc/net/tcp here")
 	}
@@ -297,6 +298,7 @@ func TestProcessState(t *testing.T) {
 // KILLs and waits for the leader to be gone, so the port is free when it
 // returns (the next generation's exclusive check sees no stranger).
 func TestStopFreesThePortOfAProcessThatIgnoresTERM(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
 		t.Skip("no /proc/net/tcp on this machine")
 	}
@@ -337,13 +339,14 @@ func TestStopFreesThePortOfAProcessThatIgnoresTERM(t *testing.T) {
 // exec'd, /proc shows the forking shell's environment, without
 // PLAT_PROCESS), and ps never calls it dead.
 func TestStopRightAfterStart(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("no /proc here")
 	}
 	d := t.TempDir()
 	mkdirs(t, d, "releases/r1")
 	t.Cleanup(func() { runLocal(t, Stop(d, 0, ""), "") })
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 10; i++ {
 		if _, stderr, code := runLocal(t, Start(d, "r1", "", map[string]string{"web": "exec sleep 30", "worker": "exec sleep 30"}), ""); code != 0 {
 			t.Fatalf("start: exit %d: %s", code, stderr)
 		}

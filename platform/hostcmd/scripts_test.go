@@ -57,6 +57,7 @@ func scriptNames(t *testing.T) []string {
 // text hosts get parse with sh -n (and pass shellcheck where installed;
 // make lint runs it too).
 func TestScriptFiles(t *testing.T) {
+	t.Parallel()
 	shellcheck, _ := exec.LookPath("shellcheck")
 	for _, name := range scriptNames(t) {
 		b, _ := scriptFiles.ReadFile("scripts/" + name)
@@ -130,6 +131,7 @@ func TestScriptsHoldTheSharedFragments(t *testing.T) {
 // release.Manifest.Listing of the same tree, byte for byte, on names
 // that trouble shells and sorts.
 func TestListingEqualsManifestListing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]fs.FileMode{
 		"a file with spaces.txt":            0o644,
