@@ -142,7 +142,22 @@ type Target struct {
 	HealthAddr string
 	// PublicURL is printed after a push (e.g. a published docker port).
 	PublicURL string
+	// Ports, when set, is the host's port registry, shared by every app
+	// deployed there: the engine records Port in it (a port another app
+	// holds is refused) or, when the configuration names none, assigns
+	// one (engine/ports.go).
+	Ports     *PortRegistry
 	Transport Transport
+}
+
+// PortRegistry is where a host records each app's web port.
+type PortRegistry struct {
+	// Dir is the host-level plat directory ("~/" is the login's home).
+	Dir string
+	// Base is the first port the registry gives an app that names none.
+	Base int
+	// Named says Port comes from the configuration (host or health port).
+	Named bool
 }
 
 // HasRole reports whether the target has role r.

@@ -217,6 +217,10 @@ func (e *Engine) targets(ctx context.Context, env *platform.Environment, p platf
 		closeAll()
 		return nil, func() {}, fmt.Errorf("%w: environment %s has no hosts", ErrConfig, env.Name)
 	}
+	if err := e.lookupPorts(ctx, resp.Targets); err != nil {
+		closeAll()
+		return nil, func() {}, err
+	}
 	return resp.Targets, closeAll, nil
 }
 

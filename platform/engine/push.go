@@ -119,6 +119,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 			return nil, err
 		}
 		defer lock.release(ctx)
+		if err := e.assignPorts(ctx, env, ts); err != nil {
+			return nil, err
+		}
 	}
 
 	// The same inputs as the release every host runs: nothing to build.

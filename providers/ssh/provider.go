@@ -21,6 +21,9 @@ const DialConcurrency = 32
 // host nor the app's health check names one.
 const DefaultAppPort = 8000
 
+// DefaultHostDir is the host-level plat directory (the port registry).
+const DefaultHostDir = "~/.plat"
+
 // Factory is the "ssh" provider factory.
 type Factory struct{}
 
@@ -39,6 +42,8 @@ func (Factory) Schema() platform.Schema {
 		{Name: "command_timeout", Type: platform.TypeDuration, Description: `bound on every remote command, e.g. "10m" (default: none; a host that stops answering is caught by the keepalives)`},
 		{Name: "server_alive_interval", Type: platform.TypeDuration, Description: `keepalive interval: a connection whose host does not answer for server_alive_count_max intervals is closed and the host's step fails, e.g. "5s" (default: ~/.ssh/config's ServerAliveInterval, or 15s; "0s" disables keepalives)`},
 		{Name: "server_alive_count_max", Type: platform.TypeNumber, Description: `unanswered keepalive intervals before the connection is declared lost (default: ~/.ssh/config's ServerAliveCountMax, or 3)`},
+		{Name: "base_port", Type: platform.TypeNumber, Description: `first web port the host's port registry gives an app that names none (no host port, no health port); each app on a host keeps its own from then on (default: 8000); host var "base_port" overrides it per host`},
+		{Name: "host_dir", Type: platform.TypeString, Description: `host-level plat directory, shared by the apps on a host, that holds the port registry (default: "~/.plat", the login's home)`},
 	}}
 }
 
@@ -55,6 +60,8 @@ type settings struct {
 	commandTimeout time.Duration
 	keepAlive      time.Duration // 0: ssh_config's, or the default; <0: off
 	keepAliveMax   int
+	basePort       int
+	hostDir        string
 }
 
 // New checks the provider block and returns the provider.
@@ -67,6 +74,14 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		sshConfig:    cfg.String("ssh_config", ""),
 		trust:        cfg.String("trust", ""),
 		become:       cfg.String("become", ""),
+		basePort:     cfg.Int("base_port", DefaultAppPort),
+		hostDir:      cfg.String("host_dir", DefaultHostDir),
+	}
+	if s.basePort <= 0 || s.basePort > 65535 {
+		return nil, errors.New(cfg.At("base_port", fmt.Sprintf("ssh provider: base_port %d is not a port number", s.basePort)))
+	}
+	if s.hostDir == "" || (!strings.HasPrefix(s.hostDir, "/") && s.hostDir != "~" && !strings.HasPrefix(s.hostDir, "~/")) {
+		return nil, errors.New(cfg.At("host_dir", fmt.Sprintf("ssh provider: host_dir = %q: want an absolute path or one under ~/", s.hostDir)))
 	}
 	if s.port < 0 || s.port > 65535 {
 		return nil, errors.New(cfg.At("port", fmt.Sprintf("ssh provider: port %d is not a port number", s.port)))
@@ -151,12 +166,19 @@ func (p *provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 				errs[i] = err
 				return
 			}
+			ports, err := p.ports(h)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ports.Named = h.Port != 0 || (req.App != nil && req.App.Health != nil && req.App.Health.Port != 0)
 			conn, err := Dial(ctx, spec)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			targets[i] = target(req.App, h, conn)
+			targets[i].Ports = ports
 		}()
 	}
 	wg.Wait()
@@ -251,6 +273,20 @@ func (p *provider) spec(h *platform.Host, projectDir string) (HostSpec, error) {
 	return spec, nil
 }
 
+// ports is h's port registry: from the provider's base_port, or the host
+// var base_port.
+func (p *provider) ports(h *platform.Host) (*platform.PortRegistry, error) {
+	r := &platform.PortRegistry{Dir: p.s.hostDir, Base: p.s.basePort}
+	if v := h.Vars["base_port"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return nil, fmt.Errorf("host var base_port = %q is not a port number", v)
+		}
+		r.Base = n
+	}
+	return r, nil
+}
+
 // target describes h reached over conn.
 func target(app *platform.App, h *platform.Host, conn *Conn) *platform.Target {
 	t := &platform.Target{
@@ -275,6 +311,7 @@ func target(app *platform.App, h *platform.Host, conn *Conn) *platform.Target {
 		t.Port = app.Health.Port
 	}
 	if t.Port == 0 {
+		// Until the host's port registry says otherwise (engine).
 		t.Port = DefaultAppPort
 	}
 	// The web process listens on the host's loopback; health checks

@@ -172,7 +172,7 @@ func TestFactoryConfig(t *testing.T) {
 			t.Errorf("port is %s", a.Type)
 		}
 	}
-	want := []string{"user", "port", "identity_file", "known_hosts", "ssh_config", "trust", "become", "connect_timeout", "command_timeout", "server_alive_interval", "server_alive_count_max"}
+	want := []string{"user", "port", "identity_file", "known_hosts", "ssh_config", "trust", "become", "connect_timeout", "command_timeout", "server_alive_interval", "server_alive_count_max", "base_port", "host_dir"}
 	if !slices.Equal(names, want) {
 		t.Errorf("schema = %q, want %q", names, want)
 	}
@@ -185,6 +185,8 @@ func TestFactoryConfig(t *testing.T) {
 		{"bad duration", map[string]any{"connect_timeout": "10"}, "connect_timeout"},
 		{"negative duration", map[string]any{"command_timeout": "-1s"}, "command_timeout"},
 		{"bad port", map[string]any{"port": float64(70000)}, "port"},
+		{"bad base_port", map[string]any{"base_port": float64(0)}, "base_port"},
+		{"relative host_dir", map[string]any{"host_dir": "plat"}, "host_dir"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Factory{}.New(platform.ProviderConfig{Type: "ssh", Values: tt.values})
