@@ -12,6 +12,7 @@ import (
 var jsonTypes = map[string]func() (doc, result any){
 	"push":             func() (any, any) { return nil, &pushResult{} },
 	"rollback":         func() (any, any) { return nil, &pushResult{} },
+	"promote":          func() (any, any) { return nil, &pushResult{} },
 	"up":               func() (any, any) { return nil, &machinesResult{} },
 	"down":             func() (any, any) { return nil, &machinesResult{} },
 	"start":            func() (any, any) { return nil, &lifecycleResult{} },

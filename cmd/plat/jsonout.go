@@ -279,13 +279,26 @@ type releaseJSON struct {
 	Hosts   int       `json:"hosts"`
 	Outcome string    `json:"outcome"`
 	Current bool      `json:"current"`
+	// PromotedFrom is set on a release plat promote made.
+	PromotedFrom *promotedFromJSON `json:"promoted_from,omitempty"`
+}
+
+// promotedFromJSON is where a promoted release's build output came from.
+type promotedFromJSON struct {
+	Environment string `json:"environment"`
+	Release     string `json:"release"`
+	BuildHash   string `json:"build_hash"`
 }
 
 func newReleasesDoc(env string, rows []engine.ReleaseRow) releasesDoc {
 	d := releasesDoc{SchemaVersion: ui.SchemaVersion, Environment: env, Releases: []releaseJSON{}}
 	for _, r := range rows {
-		d.Releases = append(d.Releases, releaseJSON{ID: r.ID, Event: r.Event, Time: r.Time, Pusher: r.Pusher, GitSHA: r.GitSHA,
-			Hosts: r.Hosts, Outcome: r.Outcome, Current: r.Current})
+		rj := releaseJSON{ID: r.ID, Event: r.Event, Time: r.Time, Pusher: r.Pusher, GitSHA: r.GitSHA,
+			Hosts: r.Hosts, Outcome: r.Outcome, Current: r.Current}
+		if pf := r.PromotedFrom; pf != nil {
+			rj.PromotedFrom = &promotedFromJSON{Environment: pf.Env, Release: pf.Release, BuildHash: pf.BuildHash}
+		}
+		d.Releases = append(d.Releases, rj)
 	}
 	return d
 }

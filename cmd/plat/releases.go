@@ -29,7 +29,15 @@ func newReleasesCommand(a *app) *cobra.Command {
 				return a.printJSON(newReleasesDoc(args[0], rows))
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RELEASE\tEVENT\tWHEN\tWHO\tGIT SHA\tHOSTS\tOUTCOME")
+			promoted := false
+			for _, r := range rows {
+				promoted = promoted || r.PromotedFrom != nil
+			}
+			head := "RELEASE\tEVENT\tWHEN\tWHO\tGIT SHA\tHOSTS\tOUTCOME"
+			if promoted {
+				head += "\tPROMOTED FROM"
+			}
+			fmt.Fprintln(tw, head)
 			for _, r := range rows {
 				id := r.ID
 				if r.Current {
@@ -39,7 +47,15 @@ func newReleasesCommand(a *app) *cobra.Command {
 				if len(sha) > 7 {
 					sha = sha[:7]
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", id, r.Event, r.Time.Local().Format(time.DateTime), r.Pusher, sha, r.Hosts, r.Outcome)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s", id, r.Event, r.Time.Local().Format(time.DateTime), r.Pusher, sha, r.Hosts, r.Outcome)
+				if promoted {
+					from := "-"
+					if pf := r.PromotedFrom; pf != nil {
+						from = pf.Env + " " + pf.Release
+					}
+					fmt.Fprintf(tw, "\t%s", from)
+				}
+				fmt.Fprintln(tw)
 			}
 			return tw.Flush()
 		},

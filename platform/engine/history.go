@@ -176,6 +176,8 @@ type ReleaseRow struct {
 	Outcome string    `json:"outcome"`
 	Current bool      `json:"current"`
 	Event   string    `json:"event"`
+	// PromotedFrom is where a promoted release's build came from.
+	PromotedFrom *release.Promotion `json:"promoted_from,omitempty"`
 }
 
 // Releases merges every host's history (the truth) with the local store.
@@ -258,6 +260,7 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 		}
 		return release.Num(out[i].ID) < release.Num(out[j].ID)
 	})
+	annotatePromotions(out, st, env)
 	return out
 }
 

@@ -33,6 +33,9 @@ type PushOptions struct {
 	LockWait time.Duration
 	// Force pushes even when every host already runs the same content.
 	Force bool
+	// promote replaces fetch and build with another environment's
+	// release (Promote, promote.go).
+	promote *promotion
 }
 
 // PushResult is what a push did.
@@ -127,7 +130,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	// The same inputs as the release every host runs: nothing to build.
 	var states map[string]*hostState
 	key, keySHA := "", ""
-	if !opts.Resume && !opts.Plan {
+	if !opts.Resume && !opts.Plan && opts.promote == nil {
 		key, keySHA = e.sourceKey(ctx, env, opts.Ref)
 		key = digestKey(key, p.digests)
 	}
@@ -165,7 +168,11 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	}
 	p.states = states
 	if !opts.Resume {
-		if err := p.build(ctx, work); err != nil {
+		build := p.build
+		if opts.promote != nil {
+			build = p.promoted
+		}
+		if err := build(ctx, work); err != nil {
 			p.fail(ctx, err)
 			return nil, err
 		}

@@ -41,6 +41,9 @@ type Release struct {
 	Secrets map[string]string `json:"secrets,omitempty"`
 	Files   int               `json:"files"`
 	Size    int64             `json:"size"`
+	// PromotedFrom is the release whose build output this one carries
+	// (plat promote), nil for a release built by its push.
+	PromotedFrom *Promotion `json:"promoted_from,omitempty"`
 }
 
 // Num returns the numeric part of a release id ("r42" → 42), or 0.
