@@ -153,6 +153,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "app", LabelNames: []string{"name"}},
 		{Type: "environment", LabelNames: []string{"name"}},
 		{Type: "shared", LabelNames: []string{"name"}},
+		{Type: "store"},
 	},
 }
 
@@ -198,7 +199,7 @@ func (l *loader) load() *platform.Project {
 	content, diags := file.Body.Content(rootSchema)
 	l.add(diags...)
 
-	var varBlocks, localBlocks, appBlocks, envBlocks, sharedBlocks []*hcl.Block
+	var varBlocks, localBlocks, appBlocks, envBlocks, sharedBlocks, storeBlocks []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "variable":
@@ -211,6 +212,8 @@ func (l *loader) load() *platform.Project {
 			envBlocks = append(envBlocks, b)
 		case "shared":
 			sharedBlocks = append(sharedBlocks, b)
+		case "store":
+			storeBlocks = append(storeBlocks, b)
 		}
 	}
 
@@ -247,6 +250,7 @@ func (l *loader) load() *platform.Project {
 	}
 	p.App = l.app
 	p.Environments = l.loadEnvironments(envBlocks)
+	p.Store = l.loadStore(storeBlocks)
 	return p
 }
 

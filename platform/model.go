@@ -16,6 +16,17 @@ type Project struct {
 	// Variables are the resolved input variables (name -> value rendered as
 	// a Go value: string, bool, float64, []any, map[string]any).
 	Variables map[string]any
+	// Store is the team's release store (plat.hcl `store`), nil for none.
+	Store *StoreConfig
+}
+
+// StoreConfig is the team's release store: a directory every pusher
+// reaches (a shared mount, or one on the admin node the pushes run on),
+// written by every push next to the pusher's own .plat/store and read
+// when a rollback or promote needs a release the local store lacks.
+type StoreConfig struct {
+	// Path is the directory (absolute, or "~/…").
+	Path string
 }
 
 // Environment returns the named environment, or nil.

@@ -197,6 +197,9 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		if err := e.store().RecordSecrets(p.env.Name, p.rel.ID, p.secrets); err != nil {
 			return nil, fmt.Errorf("record the secrets of release %s: %w", p.rel.ID, err)
 		}
+		if err := e.teamPut(ctx, p.env.Name, p.rel.ID); err != nil {
+			return nil, err
+		}
 		p.id = newPushID(p.rel.ID)
 		p.journalLocal("started", "")
 	}
@@ -408,7 +411,7 @@ func (p *push) unchanged() bool {
 // highest any host or the local store has seen, so pushers with separate
 // .plat directories never reuse an id.
 func (p *push) nextNumber() int {
-	n := p.e.store().Latest(p.env.Name)
+	n := max(p.e.store().Latest(p.env.Name), p.e.teamLatest(p.env.Name))
 	for _, s := range p.states {
 		for _, r := range s.Releases {
 			n = max(n, release.Num(r))

@@ -73,6 +73,9 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			return nil, fmt.Errorf("%w: no earlier release to roll back to on %s (current: %s)", ErrConfig, env.Name, orNone(newest))
 		}
 	}
+	if err := e.teamFetch(env.Name, target); err != nil {
+		return nil, err
+	}
 	rel, relErr := e.store().Get(env.Name, target)
 	if errors.Is(relErr, release.ErrNotFound) {
 		if known := e.knownReleases(env.Name, states); !slices.Contains(known, target) {
