@@ -30,6 +30,7 @@ const (
 var completedArgs = map[string][]argKind{
 	"plat push":       {argEnv},
 	"plat rollback":   {argEnv, argRelease},
+	"plat promote":    {argEnv, argEnv, argRelease}, // the release of FROM
 	"plat releases":   {argEnv},
 	"plat diff":       {argEnv, argRelease, argRelease},
 	"plat status":     {argEnv},
