@@ -110,6 +110,19 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 		t.Errorf("the fresh clone's push is not in the team store: %v", err)
 	}
 
+	// The fresh clone diffs and promotes releases it never pushed: r2 is
+	// in neither its store nor on the hosts.
+	if d := fresh.mustPlat("diff", "fleet", "r1", "r2"); !strings.Contains(d.stdout, "~ VERSION") {
+		t.Errorf("diff r1 r2 from the fresh clone:\n%s", d.stdout)
+	}
+	t.Cleanup(func() { fresh.plat("down", "local") })
+	fresh.mustPlat("promote", "fleet", "local", "r2")
+	for i := 0; i < 2; i++ {
+		if body := fresh.get(i, "/"); !strings.Contains(body, "notes 2.0.0") || !strings.Contains(body, "release r1") {
+			t.Errorf("local web%d after promoting fleet r2:\n%s", i+1, body)
+		}
+	}
+
 	// Without the team store, the same rollback fails as before.
 	bare := a.clone(t)
 	hclB := filepath.Join(bare.dir, "plat.hcl")

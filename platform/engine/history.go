@@ -486,6 +486,11 @@ func (e *Engine) Diff(envName, a, b string) ([]release.Change, error) {
 		_, _, err := e.environment(envName)
 		return nil, err
 	}
+	for _, id := range []string{a, b} {
+		if err := e.teamFetch(envName, id); err != nil {
+			return nil, err
+		}
+	}
 	st := e.store()
 	ma, err := st.Manifest(envName, a)
 	if err != nil {
