@@ -123,6 +123,15 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 		}
 	}
 
+	// A pusher with another age identity cannot read the private files:
+	// refused before any host changes.
+	stranger := a.clone(t)
+	stranger.env = append(stranger.env, "PLAT_AGE_IDENTITY="+filepath.Join(t.TempDir(), "identity"))
+	if r := stranger.plat("rollback", "fleet", "r2"); r.code != 2 || !strings.Contains(r.stderr, "age identity") || !strings.Contains(r.stderr, "PLAT_AGE_IDENTITY") {
+		t.Errorf("rollback with another age identity: want exit 2 naming the identity, got %s", r)
+	}
+	serves(t, ports, "release r4")
+
 	// Without the team store, the same rollback fails as before.
 	bare := a.clone(t)
 	hclB := filepath.Join(bare.dir, "plat.hcl")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,35 @@ func (e *Engine) teamFetch(env, id string) error {
 		return fmt.Errorf("copy release %s of %s from the team store %s: %w", id, env, team.Root, err)
 	}
 	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("%s %s is not in the local store: taken from the team store %s (%d objects)", env, id, team.Root, n)})
+	if err := readable(local, env, id); err != nil {
+		return fmt.Errorf("%w: release %s of %s from the team store %s: %v; its private files and secrets are encrypted to the team's age identity: use that identity (%s)",
+			ErrConfig, id, env, team.Root, err, release.IdentityEnv)
+	}
+	return nil
+}
+
+// readable checks that this pusher's identity decrypts the release's
+// secrets and private content, before anything is changed on a host.
+func readable(st *release.Store, env, id string) error {
+	if _, err := st.Secrets(env, id); err != nil {
+		return err
+	}
+	m, err := st.Manifest(env, id)
+	if err != nil {
+		return err
+	}
+	for _, en := range m.Entries {
+		if en.Kind != release.KindPrivate {
+			continue
+		}
+		r, err := st.Open(en.Hash)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+		return err
+	}
 	return nil
 }
 
