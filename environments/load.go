@@ -250,7 +250,7 @@ func (l *loader) load() *platform.Project {
 	}
 	p.App = l.app
 	p.Environments = l.loadEnvironments(envBlocks)
-	p.Store = l.loadStore(storeBlocks)
+	p.Store = l.loadStore(storeBlocks, p)
 	return p
 }
 

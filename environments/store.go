@@ -16,12 +16,14 @@ import (
 var storeSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "path", Required: true},
+		{Name: "host"},
+		{Name: "environment"},
 	},
 }
 
 // loadStore decodes the store block (at most one); nil when there is
 // none.
-func (l *loader) loadStore(blocks []*hcl.Block) *platform.StoreConfig {
+func (l *loader) loadStore(blocks []*hcl.Block, p *platform.Project) *platform.StoreConfig {
 	if len(blocks) == 0 {
 		return nil
 	}
@@ -52,10 +54,52 @@ func (l *loader) loadStore(blocks []*hcl.Block) *platform.StoreConfig {
 		})
 		return nil
 	}
-	if strings.HasPrefix(path, "~/") {
+	cfg := &platform.StoreConfig{}
+	if at := content.Attributes["host"]; at != nil {
+		if cfg.Host, ok = l.str(at, scope{app: true}); !ok {
+			return nil
+		}
+	}
+	if at := content.Attributes["environment"]; at != nil {
+		if cfg.Environment, ok = l.str(at, scope{app: true}); !ok {
+			return nil
+		}
+		if cfg.Host == "" {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Store environment without a host",
+				Detail:   "store environment names whose provider reaches the store's host: set host too, or leave both out for a directory on this machine.",
+				Subject:  at.Expr.Range().Ptr(),
+			})
+			return nil
+		}
+		if p.Environment(cfg.Environment) == nil {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown environment",
+				Detail:   fmt.Sprintf("store environment = %q: plat.hcl has no such environment.", cfg.Environment),
+				Subject:  at.Expr.Range().Ptr(),
+			})
+			return nil
+		}
+	}
+	switch {
+	case strings.HasPrefix(path, "~/"):
 		path = "~/" + filepath.Clean(path[2:])
-	} else if !filepath.IsAbs(path) {
+	case cfg.Host != "" && !filepath.IsAbs(path):
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid store path",
+			Detail:   fmt.Sprintf("store path = %q on host %s: want an absolute path, or one under ~/ (the login's home there).", path, cfg.Host),
+			Subject:  at.Expr.Range().Ptr(),
+		})
+		return nil
+	case !filepath.IsAbs(path):
 		path = filepath.Join(l.dir, path)
 	}
-	return &platform.StoreConfig{Path: path}
+	cfg.Path = filepath.Clean(path)
+	if strings.HasPrefix(path, "~/") {
+		cfg.Path = path
+	}
+	return cfg
 }

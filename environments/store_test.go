@@ -21,6 +21,10 @@ func TestStoreBlock(t *testing.T) {
 		{"none", "", ""},
 		{"url", "store {\n  path = \"ssh://admin1/var/lib/plat\"\n}\n", "Invalid store path at line 6"},
 		{"missing path", "store {\n}\n", "Missing required argument at line 5"},
+		{"on a host", "store {\n  host = \"admin1\"\n  path = \"/var/lib/plat/store\"\n}\n", "admin1:/var/lib/plat/store"},
+		{"relative on a host", "store {\n  host = \"admin1\"\n  path = \"store\"\n}\n", "Invalid store path at line 7"},
+		{"unknown environment", "store {\n  host = \"admin1\"\n  environment = \"prdo\"\n  path = \"/s\"\n}\n", "Unknown environment at line 7"},
+		{"environment without a host", "store {\n  environment = \"prod\"\n  path = \"/s\"\n}\n", "Store environment without a host at line 6"},
 		{"two", "store {\n  path = \"/a\"\n}\nstore {\n  path = \"/b\"\n}\n", "Duplicate store block at line 8"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +48,9 @@ func TestStoreBlock(t *testing.T) {
 			got := ""
 			if p.Store != nil {
 				got = p.Store.Path
+				if p.Store.Host != "" {
+					got = p.Store.Host + ":" + got
+				}
 			}
 			want := tt.want
 			if want == "RELATIVE" {

@@ -25,8 +25,12 @@ type Project struct {
 // written by every push next to the pusher's own .plat/store and read
 // when a rollback or promote needs a release the local store lacks.
 type StoreConfig struct {
-	// Path is the directory (absolute, or "~/…").
+	// Path is the directory (absolute, or "~/…"; on Host when set).
 	Path string
+	// Host, when set, is the host that holds Path, reached as the hosts of
+	// Environment are (default: the environment the command works on).
+	Host        string
+	Environment string
 }
 
 // Environment returns the named environment, or nil.

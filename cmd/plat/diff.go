@@ -27,7 +27,7 @@ never shown.`,
 			if err != nil {
 				return err
 			}
-			cs, err := e.Diff(args[0], args[1], args[2])
+			cs, err := e.Diff(cmd.Context(), args[0], args[1], args[2])
 			if err != nil {
 				return err
 			}

@@ -27,8 +27,20 @@ func (p *project) clone(t *testing.T) *project {
 
 // Releases pushed from one clone roll back from another whose local store
 // is empty: the hosts keep one release besides current and previous, the
-// team store the rest.
+// team store the rest. The team store is a directory this machine
+// reaches, or one on a host reached over ssh as the fleet's hosts are.
 func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
+	for _, tc := range []struct {
+		name, host string
+	}{
+		{name: "a directory"},
+		{name: "on a host", host: "host1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { teamStoreFromAFreshClone(t, tc.host) })
+	}
+}
+
+func teamStoreFromAFreshClone(t *testing.T, host string) {
 	fleet := sshtest.New(t, 2)
 	a := newProject(t)
 	team := filepath.Join(t.TempDir(), "team-store")
@@ -37,7 +49,11 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(hcl, append(b, "\nstore {\n  path = \""+team+"\"\n}\n"...), 0o644); err != nil {
+	block := "\nstore {\n  path = \"" + team + "\"\n}\n"
+	if host != "" {
+		block = "\nstore {\n  host = \"" + host + "\"\n  path = \"" + team + "\"\n}\n"
+	}
+	if err := os.WriteFile(hcl, append(b, block...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a.git("commit", "-q", "-am", "team store")
@@ -45,8 +61,12 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 	t.Cleanup(func() { a.plat("down", "fleet") })
 
 	r := a.mustPlat("push", "fleet")
-	if !strings.Contains(r.stdout, "team store") {
-		t.Errorf("push does not say it wrote the team store:\n%s", r.stdout)
+	where := team
+	if host != "" {
+		where = host + ":" + team
+	}
+	if !strings.Contains(r.stdout, "running: team store (fleet r1 to "+where+")") {
+		t.Errorf("push does not say it wrote the team store %s:\n%s", where, r.stdout)
 	}
 	for _, v := range []string{"2.0.0", "3.0.0"} {
 		a.write("VERSION", v+"\n")
@@ -90,7 +110,7 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 		t.Fatal("the fresh clone has a local store")
 	}
 	r = fresh.mustPlat("rollback", "fleet", "r1")
-	if !strings.Contains(r.stdout, "taken from the team store") {
+	if !strings.Contains(r.stdout, "taken from the team store "+where) {
 		t.Errorf("rollback does not say where r1 came from:\n%s", r.stdout)
 	}
 	serves(t, ports, "release r1")
@@ -136,7 +156,7 @@ func TestTeamStoreRollbackFromAFreshClone(t *testing.T) {
 	bare := a.clone(t)
 	hclB := filepath.Join(bare.dir, "plat.hcl")
 	b, _ = os.ReadFile(hclB)
-	os.WriteFile(hclB, []byte(strings.Replace(string(b), "store {\n  path = \""+team+"\"\n}\n", "", 1)), 0o644)
+	os.WriteFile(hclB, []byte(strings.Replace(string(b), block, "\n", 1)), 0o644)
 	bare.git("commit", "-q", "-am", "no team store")
 	if r := bare.plat("rollback", "fleet", "r1"); r.code == 0 || !strings.Contains(r.stderr, "not in the local store") {
 		t.Errorf("rollback to a pruned release without a team store: %s", r)

@@ -481,13 +481,13 @@ func (e *Engine) verify(ctx context.Context, t *platform.Target, m *release.Mani
 }
 
 // Diff lists the files that changed between two recorded releases.
-func (e *Engine) Diff(envName, a, b string) ([]release.Change, error) {
+func (e *Engine) Diff(ctx context.Context, envName, a, b string) ([]release.Change, error) {
 	if e.Project.Environment(envName) == nil {
 		_, _, err := e.environment(envName)
 		return nil, err
 	}
 	for _, id := range []string{a, b} {
-		if err := e.teamFetch(envName, id); err != nil {
+		if err := e.teamFetch(ctx, envName, id); err != nil {
 			return nil, err
 		}
 	}

@@ -97,7 +97,7 @@ func (e *Engine) promotionSource(ctx context.Context, env, id string) (*promotio
 		}
 		return nil, fmt.Errorf("%w: release %s did not pass %s (its deploy: %s): only a release deployed there with outcome ok can be promoted", ErrConfig, id, env, strings.Join(outcomes, ", "))
 	}
-	if err := e.teamFetch(env, id); err != nil {
+	if err := e.teamFetch(ctx, env, id); err != nil {
 		return nil, err
 	}
 	st := e.store()

@@ -72,6 +72,8 @@ type push struct {
 	// stranded are the failed hosts it could not reach again.
 	prov     platform.Provider
 	stranded map[string]bool
+	// teamLatest is the highest release number in the team's store.
+	teamLatest int
 }
 
 // Push builds, records and rolls out a release (the life of a push is in
@@ -125,6 +127,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		if err := e.assignPorts(ctx, env, ts); err != nil {
 			return nil, err
 		}
+		p.teamLatest = e.teamLatest(ctx, env.Name)
 	}
 
 	// The same inputs as the release every host runs: nothing to build.
@@ -411,7 +414,7 @@ func (p *push) unchanged() bool {
 // highest any host or the local store has seen, so pushers with separate
 // .plat directories never reuse an id.
 func (p *push) nextNumber() int {
-	n := max(p.e.store().Latest(p.env.Name), p.e.teamLatest(p.env.Name))
+	n := max(p.e.store().Latest(p.env.Name), p.teamLatest)
 	for _, s := range p.states {
 		for _, r := range s.Releases {
 			n = max(n, release.Num(r))

@@ -73,7 +73,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			return nil, fmt.Errorf("%w: no earlier release to roll back to on %s (current: %s)", ErrConfig, env.Name, orNone(newest))
 		}
 	}
-	if err := e.teamFetch(env.Name, target); err != nil {
+	if err := e.teamFetch(ctx, env.Name, target); err != nil {
 		return nil, err
 	}
 	rel, relErr := e.store().Get(env.Name, target)
