@@ -331,6 +331,13 @@ func TestJSONEveryCommand(t *testing.T) {
 			t.Errorf("%+v", e)
 		}
 	}})
+	// One local environment: a promote to itself is refused in the
+	// stream's error event (TestPromoteStageToProd promotes).
+	run("promote", jsonCase{args: []string{"promote", "local", "local"}, code: 2, check: func(t *testing.T, _ any, evs []ui.JSONEvent) {
+		if e := evs[len(evs)-1]; !strings.Contains(e.Error, "promote local to itself") {
+			t.Errorf("%+v", e)
+		}
+	}})
 	// The local provider has no machines: up fails, and says so in the
 	// stream's error event.
 	run("up", jsonCase{args: []string{"up", "local"}, code: 2, check: func(t *testing.T, _ any, evs []ui.JSONEvent) {
