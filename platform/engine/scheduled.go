@@ -300,12 +300,16 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: the engine already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
 		return &PushResult{Unchanged: true, URLs: urlsOf(insp)}, nil
 	}
+	p.teamLatest = e.teamLatest(ctx, env.Name)
 	p.rel.ID = release.ID(p.nextNumber())
 	if err := e.store().Record(p.rel, p.man); err != nil {
 		return nil, fmt.Errorf("record release %s: %w", p.rel.ID, err)
 	}
 	if err := e.store().RecordSecrets(env.Name, p.rel.ID, p.secrets); err != nil {
 		return nil, fmt.Errorf("record the secrets of release %s: %w", p.rel.ID, err)
+	}
+	if err := e.teamPut(ctx, env.Name, p.rel.ID); err != nil {
+		return nil, err
 	}
 	p.id = newPushID(p.rel.ID)
 	p.journalLocal("started", "")
@@ -378,6 +382,9 @@ func (e *Engine) rollbackScheduled(ctx context.Context, opts RollbackOptions, en
 	if target == st.Current {
 		e.emit(platform.Event{Type: platform.EventLog, Host: engineHost, Message: "every service already runs " + target})
 		return &PushResult{URLs: urlsOf(insp)}, nil
+	}
+	if err := e.teamFetch(ctx, env.Name, target); err != nil {
+		return nil, err
 	}
 	rel, err := e.store().Get(env.Name, target)
 	if err != nil {
