@@ -12,7 +12,7 @@ import (
 )
 
 // Many apps share a host: each keeps its own web port, recorded in the
-// host's port registry (hostcmd/ports.sh), keyed by deploy_to. A target
+// host's port registry (hostcmd/scripts/ports.sh), keyed by deploy_to. A target
 // whose provider keeps a registry (Target.Ports) and whose configuration
 // names no port gets the port recorded for its deploy_to (lookupPorts,
 // on every command) or, on a push under the deploy lock, the lowest free

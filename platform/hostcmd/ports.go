@@ -1,7 +1,6 @@
 package hostcmd
 
 import (
-	_ "embed"
 	"errors"
 	"strconv"
 	"strings"
@@ -9,10 +8,8 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
-// portsScript keeps the host's port registry (see ports.sh).
-//
-//go:embed ports.sh
-var portsScript string
+// portsScript is scripts/ports.sh: the host's port registry.
+var portsScript = load("ports.sh")
 
 // ExitPortClash is PortAssign's exit code when the named port is another
 // deploy_to's.

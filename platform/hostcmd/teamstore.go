@@ -1,16 +1,12 @@
 package hostcmd
 
 import (
-	_ "embed"
-
 	"github.com/plat-sh/plat/platform"
 )
 
-// teamStoreScript keeps the team's release store in a directory on a host
-// (see teamstore.sh).
-//
-//go:embed teamstore.sh
-var teamStoreScript string
+// teamStoreScript is scripts/team-store.sh: the team's release store in a
+// directory on a host.
+var teamStoreScript = load("team-store.sh")
 
 // ExitStoreMissing is StoreCat's exit code for a file the store lacks.
 const ExitStoreMissing = 3

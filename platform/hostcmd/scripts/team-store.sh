@@ -1,19 +1,27 @@
-# shellcheck shell=sh
-# teamstore.sh: the team's release store in a directory on a host (the
-# layout of plat's local store: objects/xx/HASH[.age], envs/ENV/ID.*).
+#!/bin/sh
+# team-store.sh ROOT OP [ARG]
 #
-#   $1 store directory ("~/" is $HOME)   $2 operation   $3 argument
+# The team's release store in a directory ROOT of this host ("~/" is
+# $HOME), with the layout of plat's local store: objects/xx/HASH[.age],
+# envs/ENV/ID.{json,manifest,secrets.age}. plat checks every path it
+# sends and every one it reads back against that layout. Files are 0600,
+# directories 0700 (umask 077).
 #
-#   cat REL   print the file REL; exit 3 when there is none
+#   cat REL   print the file REL
 #   have      read paths on stdin, print those the store lacks
-#   put       read a tar of store files on stdin and move each into
-#             place by rename: objects first, metadata (.json) last, so
-#             a reader never sees a release whose content is missing
+#   put       read a tar of store files on stdin and rename each into
+#             place: objects first, metadata (.json) last, so a reader
+#             never sees a release whose content is missing
 #   get       read paths on stdin, write a tar of those it has
 #   list ENV  print the release ids of ENV
 #
-# plat checks every path it sends and every one it reads back against
-# the layout; files are 0600 and directories 0700 (umask 077).
+# Exit and output:
+#   0  as above
+#   1  the store cannot be read or written
+#   2  an unknown OP
+#   3  cat: the store has no file REL
+# Go: hostcmd.StoreCat, StoreHave, StorePut, StoreGet, StoreList.
+
 set -u
 umask 077
 root=$1

@@ -1,18 +1,23 @@
-# shellcheck shell=sh
-# ports.sh: the host's port registry, one file for every app on the host.
+#!/bin/sh
+# ports.sh HOST_DIR MODE DEPLOY_TO APP ENV BASE NAMED
 #
-#   $1 host dir ("~/" is $HOME)   $2 mode: lookup | assign
-#   $3 deploy_to (the key)        $4 app   $5 environment
-#   $6 base port                  $7 named port, 0 for none
+# The host's port registry, one file for every app on the host:
+# HOST_DIR/ports ("~/" is $HOME) holds one line per deploy_to,
+# "PORT APP ENV DEPLOY_TO". MODE lookup prints DEPLOY_TO's port, or "-"
+# when it has none, and writes nothing. MODE assign records and prints
+# the port: NAMED when it is not 0, else the one recorded before, else
+# the lowest port from BASE up that no line holds. It changes the file
+# under HOST_DIR/ports.lock (mkdir; taken over when older than a minute)
+# and replaces it by rename, so a reader never sees half a file.
 #
-# <host dir>/ports holds one line per deploy_to: "PORT APP ENV DEPLOY_TO".
-# lookup prints the deploy_to's port, or "-" when it has none. assign
-# prints the port it records: the named one, else the one recorded
-# before, else the lowest port from the base up that no line holds. It
-# changes the file under <host dir>/ports.lock (mkdir, taken over when
-# older than a minute) and replaces it by rename, so a reader never sees
-# half a file. A named port that another deploy_to's line holds is a
-# clash: exit 5, printing "clash" and that line.
+# Exit and output:
+#   0  the port ("-" for a lookup that found none)
+#   1  the registry cannot be written (or its lock is held for 30s)
+#   5  "clash" + the line of the other deploy_to that holds NAMED
+#      (nothing changed)
+# Go: hostcmd.PortLookup, hostcmd.PortAssign, hostcmd.ParsePort,
+# hostcmd.ParseClash.
+
 set -u
 dir=$1
 case "$dir" in \~/*) dir="$HOME/${dir#??}" ;; \~) dir=$HOME ;; esac
