@@ -31,6 +31,9 @@ func Describe(p *platform.Project, env *platform.Environment) string {
 	if env.Inherits != "" {
 		row("inherits", env.Inherits)
 	}
+	if env.Via != "" {
+		row("via", env.Via)
+	}
 	row("provider", orDash(env.Provider.Type))
 	for _, k := range sortedKeys(env.Provider.Values) {
 		row("  "+k, renderAny(env.Provider.Values[k]))

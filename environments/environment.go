@@ -14,7 +14,7 @@ import (
 var envSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "inherits"}, {Name: "deploy_to"}, {Name: "keep_releases"},
-		{Name: "private"}, {Name: "processes"}, {Name: "env"},
+		{Name: "private"}, {Name: "processes"}, {Name: "env"}, {Name: "via"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "provider", LabelNames: []string{"type"}},
@@ -234,6 +234,9 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 	if at := a["env"]; at != nil {
 		e.Env, _ = l.stringMap(at, sc)
 		l.appEnvWins(e, at)
+	}
+	if at := a["via"]; at != nil {
+		e.Via = l.decodeVia(at, sc)
 	}
 	private := a["private"]
 	if private == nil {

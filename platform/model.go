@@ -149,6 +149,9 @@ type Environment struct {
 	// Secrets are the app's and this environment's secret blocks, merged
 	// by name (the environment's, then its parents', then the app's).
 	Secrets []Secret
+	// Via is the admin node commands for this environment run on
+	// ([user@]host[:port] or an ssh_config alias), "" to run here.
+	Via string
 }
 
 // Secret is a value resolved on the pushing machine at push time and
