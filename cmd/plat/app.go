@@ -60,6 +60,8 @@ type app struct {
 	offline bool
 	// files are the last load's sources: shared sources, origins.
 	files *environments.Files
+	// admin is set when plat runs a pusher's command on an admin node (via.go).
+	admin *adminRun
 }
 
 // onClose registers cleanup to run when the command ends.
@@ -67,12 +69,16 @@ func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }
 
 // Main runs plat with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	return runApp(ctx, &app{stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+// runApp runs plat with args for a and returns the exit code.
+func runApp(ctx context.Context, a *app, args []string) int {
 	root := newRootCommand(a)
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
@@ -138,6 +144,7 @@ environments.`,
 		newImageCommand(a),
 		newPluginsCommand(a),
 		newVersionCommand(a),
+		newViaExecCommand(a),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	rejectUnknownCommands(root)
@@ -298,6 +305,9 @@ func (a *app) engine(ctx context.Context) (*engine.Engine, error) {
 	}
 	if a.interactive() && !a.json {
 		e.Confirm = a.confirm
+	}
+	if a.admin != nil && a.admin.pusher != "" {
+		e.User = a.admin.pusher
 	}
 	return e, nil
 }

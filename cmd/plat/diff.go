@@ -23,6 +23,9 @@ never shown.`,
 		Args:        exactArgs(3, "an environment and two releases"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
+				return err
+			}
 			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err

@@ -40,6 +40,9 @@ summary), 2 usage or configuration error, 3 the environment is locked.`,
 		Args:        exactArgs(1, "one environment"),
 		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
+				return err
+			}
 			return runPush(cmd.Context(), a, args[0], opts)
 		},
 	}

@@ -17,6 +17,9 @@ func newReleasesCommand(a *app) *cobra.Command {
 		Args:        exactArgs(1, "one environment"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
+				return err
+			}
 			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err

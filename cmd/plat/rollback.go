@@ -27,6 +27,9 @@ included. Hosts already on it are left alone.`,
 		},
 		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
+				return err
+			}
 			e, err := a.engine(cmd.Context())
 			if err != nil {
 				return err

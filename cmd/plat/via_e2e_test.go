@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plat-sh/plat/platform"
+	"github.com/plat-sh/plat/providers/ssh/sshtest"
+)
+
+// viaSetup is an admin node and two web hosts, all real sshd hosts of one
+// fleet, and the notes project on "the laptop" with environment prod
+// running via the admin node.
+//
+// What the fleet allows: every host is an sshd on a loopback address of
+// this machine, logging in as root with HOME set to the host's own
+// directory. A command on the admin node can therefore reach the web
+// hosts' sshd on their loopback addresses, as an admin node reaches the
+// servers it deploys to; it does so through its own ~/.ssh/config (the
+// admin host's HOME), which names web1 and web2. The laptop's HOME has
+// an ssh_config that names only admin1: the laptop cannot reach the web
+// hosts at all, so everything prod does must go through the admin node.
+//
+// The app's git remote is a bare repository in the admin host's own
+// directory, fetched by file:// URL: the stand-in for the team's git
+// server. Laptop and admin node share this machine's filesystem, so the
+// laptop `git push`es there as it would to a server, and the admin node
+// fetches the commit it is told from the same URL, with no network
+// service the test would have to run.
+type viaSetup struct {
+	t      *testing.T
+	p      *project
+	fleet  *sshtest.Fleet
+	admin  *sshtest.Host
+	webs   []*sshtest.Host
+	ports  []int
+	remote string // the bare repository
+	appDir string // the app's directory on the admin node
+}
+
+func newViaSetup(t *testing.T) *viaSetup {
+	t.Helper()
+	fleet := sshtest.NewWithOptions(t, sshtest.Options{N: 3, Names: []string{"admin1", "web1", "web2"}})
+	s := &viaSetup{t: t, p: newProject(t), fleet: fleet, admin: fleet.Host("admin1"), webs: fleet.Hosts[1:]}
+	p := s.p
+	s.ports = make([]int, len(s.webs))
+	base := freePorts(t, len(s.webs))
+
+	// The laptop reaches only the admin node.
+	laptopHome := t.TempDir()
+	writeSSHConfig(t, laptopHome, fleet, []*sshtest.Host{s.admin})
+	p.env = append(p.env, "HOME="+laptopHome, "SSH_AUTH_SOCK=")
+	// The admin node reaches the web hosts.
+	writeSSHConfig(t, s.admin.Home, fleet, s.webs)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nenvironment \"prod\" {\n  via = \"admin1\"\n  provider \"ssh\" {}\n")
+	fmt.Fprintf(&b, "  env = {\n    NOTES_DB = %q\n  }\n", filepath.Join(p.root, "prod.sqlite3"))
+	b.WriteString("  cluster \"web\" {\n    hosts = [\"web1\", \"web2\"]\n")
+	for i, h := range s.webs {
+		s.ports[i] = base + i
+		fmt.Fprintf(&b, "    host %q {\n      deploy_to = %q\n      port = %d\n    }\n", h.Name, h.Root, s.ports[i])
+	}
+	b.WriteString("  }\n}\n")
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	orig, err := os.ReadFile(hcl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hcl, append(orig, b.String()...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.git("commit", "-q", "-am", "prod runs via admin1")
+
+	s.remote = filepath.Join(s.admin.Dir, "git", "notes.git")
+	if out, err := exec.Command("git", "clone", "-q", "--bare", p.dir, s.remote).CombinedOutput(); err != nil {
+		t.Fatalf("git clone --bare: %v\n%s", err, out)
+	}
+	p.git("remote", "add", "origin", "file://"+s.remote)
+
+	// The laptop has no private settings at all; the admin node keeps
+	// prod's beside its checkout, where plat.hcl's
+	// private = "../notes-private/${env.name}" points from there.
+	if err := os.RemoveAll(filepath.Join(p.root, "notes-private")); err != nil {
+		t.Fatal(err)
+	}
+	s.appDir = filepath.Join(s.admin.Home, ".plat", "apps", "notes")
+	priv := filepath.Join(s.appDir, "notes-private", "prod")
+	if err := os.MkdirAll(priv, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(priv, "settings.json"), []byte(`{"greeting": "Hello from admin1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Stop the web processes on the hosts, through the admin node's
+		// own plat (the laptop cannot reach the hosts).
+		s.onAdmin("down", "prod")
+	})
+	return s
+}
+
+// writeSSHConfig gives home an ~/.ssh/config naming hosts.
+func writeSSHConfig(t *testing.T, home string, f *sshtest.Fleet, hosts []*sshtest.Host) {
+	t.Helper()
+	var b strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "Host %s\n  HostName %s\n  Port %d\n  User root\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n",
+			h.Name, h.Addr, h.Port, f.KeyFile, f.KnownHosts)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// commit changes a file, commits and pushes it to the remote.
+func (s *viaSetup) commit(name, content string) {
+	s.t.Helper()
+	s.p.write(name, content)
+	s.p.git("push", "-q", "origin", "main")
+}
+
+// bins lists the plat binaries on the admin node.
+func (s *viaSetup) bins() []string {
+	s.t.Helper()
+	m, _ := filepath.Glob(filepath.Join(s.admin.Home, ".plat", "bin", "plat-*"))
+	return m
+}
+
+// onAdmin runs the admin node's plat for prod's last commit directly, as
+// via-exec does when the laptop asks (used to compare output and to clean
+// up).
+func (s *viaSetup) onAdmin(args ...string) result {
+	s.t.Helper()
+	bins := s.bins()
+	if len(bins) == 0 {
+		return result{code: -1}
+	}
+	head, _ := exec.Command("git", "-C", s.p.dir, "rev-parse", "HEAD").Output()
+	argv := append([]string{"via-exec", "--app", "notes", "--remote", "file://" + s.remote, "--commit", strings.TrimSpace(string(head)), "--branch", "main",
+		"--pusher", "test", "--", "--var", fmt.Sprintf("base_port=%d", s.p.port)}, args...)
+	cmd := exec.Command(bins[0], argv...)
+	cmd.Env = append(os.Environ(), "HOME="+s.admin.Home)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func (s *viaSetup) assertOn(id string) {
+	s.t.Helper()
+	for _, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		if cur != "releases/"+id {
+			s.t.Errorf("%s: current -> %q, want releases/%s", h.Name, cur, id)
+		}
+	}
+}
+
+func (s *viaSetup) assertUnlocked() {
+	s.t.Helper()
+	for _, h := range s.webs {
+		if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
+			s.t.Errorf("%s is still locked", h.Name)
+		}
+	}
+}
+
+// assertNothingOnLaptop: the laptop's project holds no store, no
+// releases and no private settings.
+func (s *viaSetup) assertNothingOnLaptop() {
+	s.t.Helper()
+	if _, err := os.Stat(filepath.Join(s.p.dir, ".plat")); err == nil {
+		entries, _ := filepath.Glob(filepath.Join(s.p.dir, ".plat", "*"))
+		s.t.Errorf("the laptop's project has a .plat directory: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(s.p.root, "notes-private")); err == nil {
+		s.t.Error("the laptop has private settings")
+	}
+}
+
+func TestViaAdminNode(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+
+	// First push: plat uploads itself, the admin node builds with its
+	// private settings and pushes to both web hosts.
+	r := p.plat("push", "prod")
+	if r.code != 0 {
+		t.Fatalf("push via admin1: %s", r)
+	}
+	if !strings.Contains(r.stderr, "via admin1: uploading plat") {
+		t.Errorf("first push did not say it uploads plat:\n%s", r.stderr)
+	}
+	for _, h := range []string{"[web1] ", "[web2] ", "[localhost] running: build"} {
+		if !strings.Contains(r.stdout, h) {
+			t.Errorf("push output lacks %q lines:\n%s", h, r.stdout)
+		}
+	}
+	bins := s.bins()
+	if len(bins) != 1 {
+		t.Fatalf("binaries on the admin node: %v", bins)
+	}
+	st1, _ := os.Stat(bins[0])
+	if st1.Mode().Perm() != 0o755 {
+		t.Errorf("%s mode %v", bins[0], st1.Mode())
+	}
+	s.assertOn("r1")
+	serves(t, s.ports, "Hello from admin1")
+	for _, h := range s.webs {
+		fi, err := os.Stat(filepath.Join(h.Root, "current", "settings.json"))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: private settings from the admin node: %v %v", h.Name, fi, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.appDir, "src", ".plat", "store")); err != nil {
+		t.Errorf("the admin node has no release store: %v", err)
+	}
+	s.assertNothingOnLaptop()
+
+	// Second push, --json: the same binary is reused, and the laptop's
+	// stdout is the admin node's event stream.
+	s.commit("VERSION", "via-2\n")
+	r = p.plat("--json", "push", "prod")
+	if r.code != 0 {
+		t.Fatalf("second push: %s", r)
+	}
+	if strings.Contains(r.stderr, "uploading plat") {
+		t.Errorf("second push uploaded plat again:\n%s", r.stderr)
+	}
+	if b := s.bins(); len(b) != 1 || b[0] != bins[0] {
+		t.Errorf("binaries after the second push: %v", b)
+	}
+	if st2, _ := os.Stat(bins[0]); !st2.ModTime().Equal(st1.ModTime()) || inode(t, bins[0]) != st1.Sys().(*syscall.Stat_t).Ino {
+		t.Error("the binary on the admin node was rewritten")
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("--json push: a line that is not JSON: %q", l)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, `"type":"result"`) || !strings.Contains(last, `"r2"`) {
+		t.Errorf("--json push: last line %s", last)
+	}
+	s.assertOn("r2")
+	serves(t, s.ports, "via-2")
+
+	// --json output is byte for byte what plat prints on the admin node.
+	r = p.plat("--json", "releases", "prod")
+	direct := s.onAdmin("--json", "releases", "prod")
+	if r.code != 0 || direct.code != 0 || r.stdout != direct.stdout {
+		t.Errorf("releases --json via admin1 differs from the admin node's own:\nvia: %s\ndirect: %s", r, direct)
+	}
+
+	// releases, status and diff go through the admin node (the laptop
+	// has neither the hosts' ssh config nor a store).
+	r = p.mustPlat("releases", "prod")
+	if !strings.Contains(r.stdout, "r1") || !strings.Contains(r.stdout, "r2 *") || !strings.Contains(r.stdout, "(via admin1)") {
+		t.Errorf("releases via admin1:\n%s", r)
+	}
+	r = p.mustPlat("status", "prod")
+	for _, h := range s.webs {
+		if !strings.Contains(r.stdout, h.Name) || !strings.Contains(r.stdout, "r2") {
+			t.Errorf("status via admin1 lacks %s on r2:\n%s", h.Name, r)
+		}
+	}
+	r = p.mustPlat("diff", "prod", "r1", "r2")
+	if !strings.Contains(r.stdout, "~ VERSION") {
+		t.Errorf("diff via admin1:\n%s", r)
+	}
+
+	// A failing health check fails the push on the admin node: exit 1 on
+	// the laptop, the hosts back on r2, the lock released.
+	s.commit("Procfile", "web: exec sleep 600\n")
+	r = p.plat("push", "prod")
+	if r.code != 1 {
+		t.Errorf("push with a failing health check: exit %d, want 1\n%s", r.code, r)
+	}
+	s.assertOn("r2")
+	s.assertUnlocked()
+
+	// Rollback via the admin node, from its store.
+	r = p.plat("rollback", "prod", "r1")
+	if r.code != 0 {
+		t.Fatalf("rollback via admin1: %s", r)
+	}
+	s.assertOn("r1")
+	serves(t, s.ports, "Hello from admin1")
+	s.assertNothingOnLaptop()
+
+	// Bad input is reported on the laptop before anything runs remotely.
+	r = p.plat("--var-file", "x.hcl", "status", "prod")
+	if r.code != 2 || !strings.Contains(r.stderr, "--var-file names a file on this machine") {
+		t.Errorf("--var-file with via: %s", r)
+	}
+	p.write("VERSION", "not pushed\n") // committed, never pushed to the remote
+	r = p.plat("status", "prod")
+	if r.code == 0 || !strings.Contains(r.stderr, "push it there first") {
+		t.Errorf("status on a commit the remote lacks: %s", r)
+	}
+}
+
+// TestViaAdminNodeInterrupt: ^C (SIGINT to the laptop's plat) mid-switch
+// reaches the admin node's plat, which runs its cancel path: no lock is
+// left and every host runs a complete release it serves.
+func TestViaAdminNodeInterrupt(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+	p.mustPlat("push", "prod")
+	s.assertOn("r1")
+
+	// The new release's web process takes a while to start, so the first
+	// host's switch (health check) is under way when ^C comes.
+	s.commit("Procfile", "web: sleep 4 && exec python3 app.py\n")
+	cmd := exec.Command(platBin, "-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port), "--json", "push", "prod")
+	cmd.Env = append(append(os.Environ(), "CI=true"), p.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Time{}
+	var switched []string
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e platform.Event
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		if e.Type == platform.EventStepStart && strings.HasPrefix(e.Step, "switch ") {
+			switched = append(switched, e.Host)
+			if sent.IsZero() {
+				// Let the new process start (and not yet answer).
+				time.Sleep(time.Second)
+				cmd.Process.Signal(syscall.SIGINT)
+				sent = time.Now()
+			}
+		}
+	}
+	err = cmd.Wait()
+	if sent.IsZero() {
+		t.Fatalf("the push never reached a switch: %v\n%s", err, stderr.String())
+	}
+	if err == nil {
+		t.Fatalf("the interrupted push exited 0\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted: the admin node is cancelling") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	// The laptop's plat returns when the admin node's has ended, and that
+	// one released the lock: a killed plat could not have.
+	s.assertUnlocked()
+	for i, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		id := strings.TrimPrefix(cur, "releases/")
+		if id != "r1" && id != "r2" {
+			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
+			continue
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			body, err := getPort(t, s.ports[i], "/")
+			if err == nil && strings.Contains(body, "release "+id) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("^C %s after the first switch began; switch steps began on %v", time.Since(sent).Round(time.Millisecond), switched)
+
+	// The environment is usable at once: the next push takes the lock.
+	s.commit("Procfile", "web: exec python3 app.py\n")
+	r := p.plat("push", "prod")
+	if r.code != 0 {
+		t.Fatalf("push after the interrupt: %s", r)
+	}
+	s.assertUnlocked()
+}
