@@ -245,21 +245,22 @@ func (a *app) viaArgs(cmd *cobra.Command, cmdArgs []string, req *viaRequest) ([]
 	if len(a.varFiles) > 0 {
 		return nil, usageError{errors.New("--var-file names a file on this machine, and this environment's commands run on its admin node: commit the file and use it there from plat.hcl, or pass the values with --var")}
 	}
+	// Every flag as --name=value: no value can be taken for the command.
 	var args []string
 	if req.file != environments.DefaultFile {
-		args = append(args, "--file", req.file)
+		args = append(args, "--file="+req.file)
 	}
 	for _, v := range a.vars {
-		args = append(args, "--var", v)
+		args = append(args, "--var="+v)
 	}
 	if a.json {
-		args = append(args, "--json")
+		args = append(args, "--json=true")
 	}
 	if a.noColor || os.Getenv("NO_COLOR") != "" {
-		args = append(args, "--no-color")
+		args = append(args, "--no-color=true")
 	}
 	if a.verbose {
-		args = append(args, "--verbose")
+		args = append(args, "--verbose=true")
 	}
 	args = append(args, strings.Fields(cmd.CommandPath())[1:]...)
 	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
@@ -310,7 +311,9 @@ func newViaExecCommand(a *app) *cobra.Command {
 			if len(args) == 0 {
 				return usageError{errors.New("via-exec: no command")}
 			}
-			c, _, err := newRootCommand(&app{}).Traverse(args)
+			probe := newRootCommand(&app{})
+			probe.Flags().AddFlagSet(probe.PersistentFlags())
+			c, _, err := probe.Traverse(args)
 			if err != nil || c == nil || !viaCommands[c.Name()] {
 				return usageError{fmt.Errorf("via-exec runs %s, not %q", strings.Join(sortedNames(viaCommands), ", "), strings.Join(args, " "))}
 			}
