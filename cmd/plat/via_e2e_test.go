@@ -381,6 +381,7 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 		}
 	}
 	err = cmd.Wait()
+	took := time.Since(sent)
 	if sent.IsZero() {
 		t.Fatalf("the push never reached a switch: %v\n%s", err, stderr.String())
 	}
@@ -413,7 +414,7 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	t.Logf("^C %s after the first switch began; switch steps began on %v", time.Since(sent).Round(time.Millisecond), switched)
+	t.Logf("the push ended %s after ^C; switch steps (and switch-backs) began on %v", took.Round(time.Millisecond), switched)
 
 	// The environment is usable at once: the next push takes the lock.
 	s.commit("Procfile", "web: exec python3 app.py\n")
