@@ -31,6 +31,9 @@ package with private settings), records an immutable release, then on every
 host: uploads only what the host lacks, runs release tasks once, switches
 atomically stage by stage with health gates, and records history.
 
+With via in the environment, all of this runs on the admin node it names,
+on this repository's commit (README: Admin node).
+
 Exit codes: 0 pushed, 1 the push failed (hosts are left consistent: see the
 summary), 2 usage or configuration error, 3 the environment is locked.`,
 		Example: `  plat push local

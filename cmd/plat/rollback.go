@@ -16,7 +16,8 @@ func newRollbackCommand(a *app) *cobra.Command {
 		Long: `rollback switches every host to RELEASE (default: the release before the
 newest current one). Hosts that still have it switch at once; hosts that
 pruned it get it again from the local release store, private settings
-included. Hosts already on it are left alone.`,
+included. Hosts already on it are left alone. With via in the environment,
+it runs on the admin node, from its store.`,
 		Example: `  plat rollback prod
   plat rollback prod r41`,
 		Args: func(cmd *cobra.Command, args []string) error {
