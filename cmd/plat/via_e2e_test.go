@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -423,4 +424,69 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 		t.Fatalf("push after the interrupt: %s", r)
 	}
 	s.assertUnlocked()
+}
+
+// TestViaAdminNodeTerminal: on a terminal the admin node's plat runs on a
+// remote terminal, so the laptop shows its live view, and ^C typed at the
+// laptop's keyboard reaches it (the laptop's terminal is in raw mode) and
+// cancels the push cleanly.
+func TestViaAdminNodeTerminal(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+	p.mustPlat("push", "prod")
+	s.commit("Procfile", "web: sleep 4 && exec python3 app.py\n")
+
+	env := "env -u CI -u PLAT_JSON -u NO_COLOR TERM=xterm-256color"
+	for _, kv := range p.env {
+		env += " " + shq(kv)
+	}
+	tm := newTmux(t, 120, 50, fmt.Sprintf("%s %s -C %s --var base_port=%d push prod; echo \"[exit $?]\"; sleep 3600",
+		env, shq(platBin), shq(p.dir), p.port))
+	// The live view's block: one row per host, redrawn in place (plain
+	// lines would be "[web1] running: …").
+	liveSwitch := regexp.MustCompile(`^  web\d\s.*switch r2`)
+	tm.waitFor("the live view switching a host", func(rows []string) bool {
+		for _, r := range rows {
+			if liveSwitch.MatchString(r) {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(time.Second)
+	tm.run("send-keys", "-t", "t", "C-c")
+	rows := tm.waitFor("the end of the push", exited)
+	all := strings.Join(rows, "\n")
+	if strings.Contains(all, "[exit 0]") {
+		t.Fatalf("the push was not cancelled:\n%s", all)
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r, "[web1] running:") {
+			t.Errorf("plain lines on a terminal, not the live view:\n%s", all)
+			break
+		}
+	}
+	s.assertUnlocked()
+	for i, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		id := strings.TrimPrefix(cur, "releases/")
+		if id != "r1" && id != "r2" {
+			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
+			continue
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			body, err := getPort(t, s.ports[i], "/")
+			if err == nil && strings.Contains(body, "release "+id) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	t.Logf("pane at the end:\n%s", all)
 }
