@@ -62,6 +62,15 @@ type app struct {
 	files *environments.Files
 	// admin is set when plat runs a pusher's command on an admin node (via.go).
 	admin *adminRun
+	// loaded is a load whose diagnostics were printed, for the next
+	// loadDiags (via.go loads before the command does).
+	loaded *loadResult
+}
+
+type loadResult struct {
+	p     *platform.Project
+	diags hcl.Diagnostics
+	err   error
 }
 
 // onClose registers cleanup to run when the command ends.
@@ -228,6 +237,10 @@ func (a *app) load() (*platform.Project, error) {
 
 // loadDiags is load that also returns the diagnostics it printed.
 func (a *app) loadDiags() (*platform.Project, hcl.Diagnostics, error) {
+	if r := a.loaded; r != nil {
+		a.loaded = nil
+		return r.p, r.diags, r.err
+	}
 	return a.loadWith(func(*environments.Options) {})
 }
 

@@ -51,16 +51,15 @@ func (a *app) viaAdmin(cmd *cobra.Command, args []string) (bool, error) {
 	if a.admin != nil {
 		return false, a.admin.prepare(cmd.Context(), a)
 	}
-	// Diagnostics are printed by the command's own load, once.
-	stderr := a.stderr
-	a.stderr = io.Discard
-	p, err := a.load()
-	a.stderr = stderr
+	// The command's own load gets this one (diagnostics print once).
+	p, diags, err := a.loadDiags()
 	if err != nil {
+		a.loaded = &loadResult{p, diags, err}
 		return false, nil
 	}
 	e := p.Environment(args[0])
 	if e == nil || e.Via == "" {
+		a.loaded = &loadResult{p, diags, nil}
 		return false, nil
 	}
 	return true, a.runVia(cmd, args, p, e)

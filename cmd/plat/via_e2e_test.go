@@ -96,6 +96,11 @@ func newViaSetup(t *testing.T) *viaSetup {
 	}
 	p.git("remote", "add", "origin", "file://"+s.remote)
 
+	// A state dir copied with the example (other tests run plat in
+	// examples/notes) is not the laptop's.
+	if err := os.RemoveAll(filepath.Join(p.dir, ".plat")); err != nil {
+		t.Fatal(err)
+	}
 	// The laptop has no private settings at all; the admin node keeps
 	// prod's beside its checkout, where plat.hcl's
 	// private = "../notes-private/${env.name}" points from there.
@@ -214,6 +219,7 @@ func TestViaAdminNode(t *testing.T) {
 	s := newViaSetup(t)
 	p := s.p
 	s.p.git("push", "-q", "origin", "main")
+	s.assertNothingOnLaptop()
 
 	// First push: plat uploads itself, the admin node builds with its
 	// private settings and pushes to both web hosts.
