@@ -83,3 +83,23 @@ environment "bad" {
 		}
 	}
 }
+
+// An ops team sets the admin node once, in its shared prod: every app
+// that inherits it pushes via that node.
+func TestViaFromSharedEnvironment(t *testing.T) {
+	root := t.TempDir()
+	ops := strings.Replace(opsEnvironments, `  inherits = "generic"
+`, `  inherits = "generic"
+  via      = "deploy@admin1.example.org"
+`, 1)
+	writeFiles(t, filepath.Join(root, "ops"), map[string]string{"environments.hcl": ops, "clusters.hcl": opsClusters})
+	dir := filepath.Join(root, "app")
+	writeFiles(t, dir, map[string]string{"plat.hcl": appHCL("shared \"ops\" {\n  path = \"../ops\"\n}\n", prodInheritsOps)})
+	p, files, diags := loadShared(t, dir, t.TempDir(), nil)
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics:\n%s", errorText(t, files, diags))
+	}
+	if got := env(t, p, "prod").Via; got != "deploy@admin1.example.org" {
+		t.Errorf("prod via = %q, want the shared environment's", got)
+	}
+}

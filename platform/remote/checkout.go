@@ -136,6 +136,11 @@ func (c Checkout) move(ctx context.Context) error {
 			return fmt.Errorf("create checkout %s: %w", dir, err)
 		}
 	}
+	// origin is the pusher's remote: submodules with relative URLs
+	// resolve against it, as in the pusher's clone.
+	if _, err := git(ctx, dir, "config", "remote.origin.url", c.Remote); err != nil {
+		return fmt.Errorf("set the checkout's origin: %w", err)
+	}
 	if _, err := git(ctx, dir, "cat-file", "-e", c.Commit+"^{commit}"); err != nil {
 		// Most servers give a reachable commit by its SHA; for those that
 		// do not, every branch and tag is fetched instead.

@@ -281,6 +281,9 @@ func TestPrepareFetchesAndMovesTheCheckout(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(c.Dir(), "plat.hcl")); string(b) != "two\n" {
 		t.Fatalf("checkout has %q", b)
 	}
+	if out, _ := exec.Command("git", "-C", c.Dir(), "config", "remote.origin.url").Output(); strings.TrimSpace(string(out)) != url {
+		t.Errorf("origin = %q, want %s (relative submodule URLs resolve against it)", out, url)
+	}
 	// The admin node's own files in the tree survive a move.
 	os.MkdirAll(filepath.Join(c.Dir(), ".plat", "store"), 0o700)
 	os.WriteFile(filepath.Join(c.Dir(), ".plat", "store", "keep"), []byte("x"), 0o600)
