@@ -14,7 +14,6 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -39,8 +38,7 @@ type adminRun struct {
 	// subdir is the project directory relative to the checkout.
 	subdir string
 	// pusher is who runs the command, as the pusher's machine names them.
-	pusher  string
-	release func()
+	pusher string
 }
 
 // viaAdmin runs cmd on the admin node when the environment env has a
@@ -126,16 +124,23 @@ func (a *app) runVia(cmd *cobra.Command, cmdArgs []string, p *platform.Project, 
 		}
 	}
 
-	force := make(chan struct{})
+	// The first interrupt cancels ctx (main's signal context); the
+	// second disconnects at once.
+	force, done := make(chan struct{}), make(chan struct{})
+	defer close(done)
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigc)
-	var once sync.Once
 	go func() {
-		n := 0
-		for range sigc {
-			if n++; n == 2 {
-				once.Do(func() { close(force) })
+		for n := 0; ; {
+			select {
+			case <-sigc:
+				if n++; n == 2 {
+					close(force)
+					return
+				}
+			case <-done:
+				return
 			}
 		}
 	}()
