@@ -283,6 +283,10 @@ func TestViaAdminNode(t *testing.T) {
 	}
 	s.assertOn("r2")
 	serves(t, s.ports, "via-2")
+	head, _ := exec.Command("git", "-C", p.dir, "rev-parse", "HEAD").Output()
+	if rel := p.mustPlat("--json", "releases", "prod"); !strings.Contains(rel.stdout, `"git_sha":"`+strings.TrimSpace(string(head))+`"`) {
+		t.Errorf("the admin node did not push the laptop's commit %s", head)
+	}
 
 	// --json output is byte for byte what plat prints on the admin node.
 	// (diff: a document that does not change between two runs; releases
@@ -337,6 +341,21 @@ func TestViaAdminNode(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "--var-file names a file on this machine") {
 		t.Errorf("--var-file with via: %s", r)
 	}
+	// The admin node's host key is verified: one the laptop does not
+	// know is refused before anything runs there.
+	stranger := t.TempDir()
+	writeSSHConfig(t, stranger, s.fleet, []*sshtest.Host{s.admin})
+	cfg := filepath.Join(stranger, ".ssh", "config")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.ReplaceAll(string(b), s.fleet.KnownHosts, filepath.Join(stranger, "known_hosts"))), 0o600)
+	saved := p.env
+	p.env = append(append([]string{}, p.env...), "HOME="+stranger)
+	r = p.plat("status", "prod")
+	p.env = saved
+	if r.code != 1 || !strings.Contains(r.stderr, "connect to the admin node") || !strings.Contains(r.stderr, "known_hosts") {
+		t.Errorf("an unknown admin node host key: %s", r)
+	}
+
 	p.write("VERSION", "not pushed\n") // committed, never pushed to the remote
 	r = p.plat("status", "prod")
 	if r.code == 0 || !strings.Contains(r.stderr, "push it there first") {
