@@ -391,7 +391,9 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 	var switched []string
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var stream strings.Builder
 	for sc.Scan() {
+		stream.WriteString(sc.Text() + "\n")
 		var e platform.Event
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue
@@ -399,8 +401,11 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 		if e.Type == platform.EventStepStart && strings.HasPrefix(e.Step, "switch ") {
 			switched = append(switched, e.Host)
 			if sent.IsZero() {
-				// Let the new process start (and not yet answer).
-				time.Sleep(time.Second)
+				// A second pusher meanwhile finds the lock held: exit 3
+				// comes back from the admin node.
+				if r := p.plat("push", "prod"); r.code != 3 || !strings.Contains(r.stderr, "(via admin1)") {
+					t.Errorf("a push while another holds the lock: exit %d, want 3 naming the holder\n%s", r.code, r)
+				}
 				cmd.Process.Signal(syscall.SIGINT)
 				sent = time.Now()
 			}
@@ -416,6 +421,10 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "interrupted: the admin node is cancelling") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+	// It was the interrupt that ended the push there, not a failure.
+	if !strings.Contains(stream.String(), "push interrupted") {
+		t.Errorf("the admin node's event stream does not end with the interrupt:\n%s", stream.String())
 	}
 	// The laptop's plat returns when the admin node's has ended, and that
 	// one released the lock: a killed plat could not have.
