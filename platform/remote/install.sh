@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Install plat on an admin node (platform/remote): stdin is the binary,
 # $1 its path relative to $HOME, $2 its SHA-256. It is written to a
 # temporary name beside the target, checked, made executable and renamed

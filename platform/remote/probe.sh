@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Probe an admin node for plat (platform/remote). $1 is the binary plat
 # wants to run there, relative to $HOME. Prints the machine ("uname OS
 # MACHINE") and, when that binary runs, its `version --json` document.
