@@ -229,7 +229,7 @@ func Ensure(ctx context.Context, t platform.Transport, b *Binary, announce func(
 		if p.Found != nil {
 			got = p.Found.String()
 		}
-		return "", false, fmt.Errorf("uploaded plat to ~/%s, but it reports %s, not %s", b.Name(), got, b.Build)
+		return "", false, fmt.Errorf("uploaded plat to ~/%s, but it reports %s, not %s (a plat built with cgo needs the admin node's C library to match; release builds are static)", b.Name(), got, b.Build)
 	}
 	return b.Name(), true, nil
 }
