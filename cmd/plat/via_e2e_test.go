@@ -524,3 +524,71 @@ func TestViaAdminNodeTerminal(t *testing.T) {
 	}
 	t.Logf("pane at the end:\n%s", all)
 }
+
+// TestViaAdminNodeLaptopGone: the laptop's plat is killed (SIGKILL: no
+// chance to say anything) during the rollout's 60s pause between stages.
+// Its SSH connection closes, the admin node's plat sees its input end,
+// cancels as for ^C, and releases the lock long before the pause would
+// have ended: a vanished laptop does not leave the environment locked.
+func TestViaAdminNodeLaptopGone(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+	p.mustPlat("push", "prod")
+	// prod's block is the file's last: give it a rollout with a pause.
+	hcl, err := os.ReadFile(filepath.Join(p.dir, "plat.hcl"))
+	if err != nil || !strings.HasSuffix(string(hcl), "  }\n}\n") {
+		t.Fatalf("plat.hcl does not end with prod's block: %v", err)
+	}
+	s.commit("plat.hcl", strings.TrimSuffix(string(hcl), "}\n")+"  rollout {\n    stages = [1, \"100%\"]\n    pause  = \"60s\"\n  }\n}\n")
+
+	cmd := exec.Command(platBin, "-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port), "--json", "push", "prod")
+	cmd.Env = append(append(os.Environ(), "CI=true"), p.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var killed time.Time
+	for sc.Scan() {
+		var e platform.Event
+		if killed.IsZero() && json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Message, "pausing 1m0s before stage 2/2") {
+			cmd.Process.Kill()
+			killed = time.Now()
+		}
+	}
+	cmd.Wait()
+	if killed.IsZero() {
+		t.Fatal("the push never reached the pause")
+	}
+	locked := func() bool {
+		for _, h := range s.webs {
+			if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	for locked() {
+		if time.Since(killed) > 30*time.Second {
+			t.Fatal("the admin node's plat still holds the lock 30s after the laptop vanished (the pause is 60s: it was not cancelled)")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("lock released %s after the laptop was killed", time.Since(killed).Round(time.Millisecond))
+	for i, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		id := strings.TrimPrefix(cur, "releases/")
+		if id != "r1" && id != "r2" {
+			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
+			continue
+		}
+		if body, err := getPort(t, s.ports[i], "/"); err != nil || !strings.Contains(body, "release "+id) {
+			t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
+		}
+	}
+}
