@@ -183,6 +183,39 @@ func (s *viaSetup) onAdmin(args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// addPause gives prod a rollout of two stages with a 60s pause between
+// them, committed and pushed.
+func (s *viaSetup) addPause() {
+	s.t.Helper()
+	// prod's block is the file's last.
+	hcl, err := os.ReadFile(filepath.Join(s.p.dir, "plat.hcl"))
+	if err != nil || !strings.HasSuffix(string(hcl), "  }\n}\n") {
+		s.t.Fatalf("plat.hcl does not end with prod's block: %v", err)
+	}
+	s.commit("plat.hcl", strings.TrimSuffix(string(hcl), "}\n")+"  rollout {\n    stages = [1, \"100%\"]\n    pause  = \"60s\"\n  }\n}\n")
+}
+
+// waitUnlocked waits until no web host is locked, for at most d after since.
+func (s *viaSetup) waitUnlocked(since time.Time, d time.Duration) {
+	s.t.Helper()
+	for {
+		locked := false
+		for _, h := range s.webs {
+			if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
+				locked = true
+			}
+		}
+		if !locked {
+			s.t.Logf("lock released %s after the laptop was killed", time.Since(since).Round(time.Millisecond))
+			return
+		}
+		if time.Since(since) > d {
+			s.t.Fatalf("the admin node's plat still holds the lock %s after the laptop vanished (the pause is 60s: it was not cancelled)", d)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func (s *viaSetup) assertOn(id string) {
 	s.t.Helper()
 	for _, h := range s.webs {
@@ -535,12 +568,7 @@ func TestViaAdminNodeLaptopGone(t *testing.T) {
 	p := s.p
 	s.p.git("push", "-q", "origin", "main")
 	p.mustPlat("push", "prod")
-	// prod's block is the file's last: give it a rollout with a pause.
-	hcl, err := os.ReadFile(filepath.Join(p.dir, "plat.hcl"))
-	if err != nil || !strings.HasSuffix(string(hcl), "  }\n}\n") {
-		t.Fatalf("plat.hcl does not end with prod's block: %v", err)
-	}
-	s.commit("plat.hcl", strings.TrimSuffix(string(hcl), "}\n")+"  rollout {\n    stages = [1, \"100%\"]\n    pause  = \"60s\"\n  }\n}\n")
+	s.addPause()
 
 	cmd := exec.Command(platBin, "-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port), "--json", "push", "prod")
 	cmd.Env = append(append(os.Environ(), "CI=true"), p.env...)
@@ -565,21 +593,7 @@ func TestViaAdminNodeLaptopGone(t *testing.T) {
 	if killed.IsZero() {
 		t.Fatal("the push never reached the pause")
 	}
-	locked := func() bool {
-		for _, h := range s.webs {
-			if _, err := os.Stat(filepath.Join(h.Root, ".plat", "lock")); err == nil {
-				return true
-			}
-		}
-		return false
-	}
-	for locked() {
-		if time.Since(killed) > 30*time.Second {
-			t.Fatal("the admin node's plat still holds the lock 30s after the laptop vanished (the pause is 60s: it was not cancelled)")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Logf("lock released %s after the laptop was killed", time.Since(killed).Round(time.Millisecond))
+	s.waitUnlocked(killed, 30*time.Second)
 	for i, h := range s.webs {
 		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
 		id := strings.TrimPrefix(cur, "releases/")
@@ -589,6 +603,47 @@ func TestViaAdminNodeLaptopGone(t *testing.T) {
 		}
 		if body, err := getPort(t, s.ports[i], "/"); err != nil || !strings.Contains(body, "release "+id) {
 			t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
+		}
+	}
+}
+
+// TestViaAdminNodeLaptopGoneTerminal is TestViaAdminNodeLaptopGone on a
+// terminal: the admin node's plat runs on a remote terminal, which sshd
+// hangs up when the connection goes; plat takes SIGHUP as ^C.
+func TestViaAdminNodeLaptopGoneTerminal(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+	p.mustPlat("push", "prod")
+	s.addPause()
+
+	env := "env -u CI -u PLAT_JSON -u NO_COLOR TERM=xterm-256color"
+	for _, kv := range p.env {
+		env += " " + shq(kv)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The shell writes its pid and execs plat, so the pid is plat's.
+	tm := newTmux(t, 120, 50, fmt.Sprintf("sh -c 'echo $$ > %s; exec %s %s -C %s --var base_port=%d push prod'; echo \"[exit $?]\"; sleep 3600",
+		pidFile, env, shq(platBin), shq(p.dir), p.port))
+	tm.waitFor("the pause", func(rows []string) bool {
+		return strings.Contains(strings.Join(rows, "\n"), "pausing 1m0s before stage 2/2")
+	})
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s.waitUnlocked(time.Now(), 30*time.Second)
+	for _, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		if cur != "releases/r1" && cur != "releases/r2" {
+			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
 		}
 	}
 }
