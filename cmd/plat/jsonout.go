@@ -100,6 +100,7 @@ type envShowDoc struct {
 	Name          string            `json:"name"`
 	App           string            `json:"app"`
 	Inherits      string            `json:"inherits,omitempty"`
+	Via           string            `json:"via,omitempty"`
 	Provider      providerJSON      `json:"provider"`
 	DeployTo      string            `json:"deploy_to,omitempty"`
 	KeepReleases  int               `json:"keep_releases"`
@@ -189,7 +190,7 @@ func newEnvShowDoc(p *platform.Project, env *platform.Environment) envShowDoc {
 		app = &platform.App{}
 	}
 	d := envShowDoc{
-		SchemaVersion: ui.SchemaVersion, Name: env.Name, App: app.Name, Inherits: env.Inherits,
+		SchemaVersion: ui.SchemaVersion, Name: env.Name, App: app.Name, Inherits: env.Inherits, Via: env.Via,
 		Provider: providerJSON{Type: env.Provider.Type, Values: env.Provider.Values}, DeployTo: env.DeployTo,
 		KeepReleases: env.KeepReleases, Processes: env.Processes, Private: env.Private,
 		Env: map[string]string{}, Secrets: []secretJSON{}, Hosts: []hostJSON{}, Tasks: []taskJSON{}, Hooks: []hookJSON{},

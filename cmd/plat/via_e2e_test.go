@@ -253,6 +253,10 @@ func TestViaAdminNode(t *testing.T) {
 	p := s.p
 	s.p.git("push", "-q", "origin", "main")
 	s.assertNothingOnLaptop()
+	// env show is read here, from the laptop's plat.hcl.
+	if r := p.mustPlat("--json", "env", "show", "prod"); !strings.Contains(r.stdout, `"via":"admin1"`) {
+		t.Errorf("env show --json:\n%s", r.stdout)
+	}
 
 	// First push: plat uploads itself, the admin node builds with its
 	// private settings and pushes to both web hosts.
