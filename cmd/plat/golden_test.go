@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,7 +74,40 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	}
 }
 
+// keepExampleClean fails t when it leaves a state directory in
+// examples/notes (a command run there for real creates .plat/, which
+// then sits in every worktree and is copied into every test project).
+// Tests that only read the example run in it; the others run in a copy
+// (notesCopy).
+func keepExampleClean(t *testing.T) {
+	t.Helper()
+	state := filepath.Join("..", "..", "examples", "notes", ".plat")
+	if _, err := os.Stat(state); err == nil {
+		t.Logf("%s exists before the test (left by an earlier run?); not checking it", state)
+		return
+	}
+	t.Cleanup(func() {
+		if _, err := os.Stat(state); err == nil {
+			t.Errorf("the test left %s: run plat in a copy of the example (notesCopy), not in it", state)
+		}
+	})
+}
+
+// notesCopy is a copy of examples/notes (and notes-private) in a
+// temporary directory; it returns the copy of notes.
+func notesCopy(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"notes", "notes-private"} {
+		if out, err := exec.Command("cp", "-r", filepath.Join("..", "..", "examples", d), root).CombinedOutput(); err != nil {
+			t.Fatalf("copy example: %v\n%s", err, out)
+		}
+	}
+	return filepath.Join(root, "notes")
+}
+
 func TestEnvShowGolden(t *testing.T) {
+	keepExampleClean(t)
 	code, out, errs := runMain(t, "-C", "../../examples/notes", "env", "show", "prod")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -87,6 +121,10 @@ func TestEnvShowGolden(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	keepExampleClean(t)
+	// status creates the project's state directory before it finds the
+	// environment unknown: not in the example itself.
+	notes := notesCopy(t)
 	tests := []struct {
 		name string
 		args []string
@@ -96,12 +134,12 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no environment", []string{"push"}, 2, "takes one environment", nil},
 		{"unknown flag", []string{"push", "local", "--frobnicate"}, 2, "unknown flag", nil},
-		{"unknown environment", []string{"-C", "../../examples/notes", "status", "moon"}, 2, `unknown environment "moon"`, nil},
-		{"bad --var", []string{"-C", "../../examples/notes", "--var", "novalue", "validate"}, 2, "want NAME=VALUE", nil},
+		{"unknown environment", []string{"-C", notes, "status", "moon"}, 2, `unknown environment "moon"`, nil},
+		{"bad --var", []string{"-C", notes, "--var", "novalue", "validate"}, 2, "want NAME=VALUE", nil},
 		{"missing -C directory", []string{"-C", "/nonexistent", "validate"}, 2, "-C /nonexistent: no such directory", nil},
 		{"missing plat.hcl", []string{"-C", "/", "validate"}, 2, "no plat.hcl in /\n", nil},
 		{"missing -f file", []string{"-C", "/", "-f", "alt.hcl", "validate"}, 2, "There is no /alt.hcl", nil},
-		{"bad PLAT_JSON", []string{"-C", "../../examples/notes", "validate"}, 2, `PLAT_JSON="maybe": want true or false`, []string{"PLAT_JSON=maybe"}},
+		{"bad PLAT_JSON", []string{"-C", notes, "validate"}, 2, `PLAT_JSON="maybe": want true or false`, []string{"PLAT_JSON=maybe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
