@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
@@ -25,11 +27,19 @@ var (
 	installScript string
 	//go:embed run.sh
 	runScript string
+	//go:embed prune.sh
+	pruneScript string
 )
 
 // BinDir is where plat keeps its binaries on an admin node, relative to
 // the login user's $HOME.
 const BinDir = ".plat/bin"
+
+// KeepBinaries is how many plat binaries an upload leaves in BinDir:
+// every dev build is a file of its own, so after each upload Ensure
+// removes the older ones beyond the newest KeepBinaries (by modification
+// time), except the one just uploaded and any a running process executes.
+const KeepBinaries = 3
 
 // Build identifies a plat build, as `plat version --json` reports it.
 type Build struct {
@@ -191,7 +201,9 @@ func goArch(m string) string {
 // Ensure makes sure the admin node behind t has b at b.Name(), and
 // returns that path (relative to $HOME) and whether it uploaded it. A
 // binary already there that reports the same build is reused. Before an
-// upload, announce (if set) is told what is sent.
+// upload, announce (if set) is told what is sent; after one, Ensure
+// prunes BinDir (KeepBinaries) and tells announce what it removed, or
+// why it could not (which does not fail Ensure).
 func Ensure(ctx context.Context, t platform.Transport, b *Binary, announce func(msg string)) (path string, uploaded bool, err error) {
 	p, err := probe(ctx, t, b)
 	if err != nil {
@@ -231,7 +243,29 @@ func Ensure(ctx context.Context, t platform.Transport, b *Binary, announce func(
 		}
 		return "", false, fmt.Errorf("uploaded plat to ~/%s, but it reports %s, not %s (a plat built with cgo needs the admin node's C library to match; release builds are static)", b.Name(), got, b.Build)
 	}
+	removed, err := prune(ctx, t, b.Name(), KeepBinaries)
+	if announce != nil {
+		switch {
+		case err != nil:
+			announce(fmt.Sprintf("could not remove older plat binaries from ~/%s: %v", BinDir, err))
+		case len(removed) > 0:
+			announce(fmt.Sprintf("removed %d older plat binaries from ~/%s (it keeps the newest %d and those running): %s", len(removed), BinDir, KeepBinaries, strings.Join(removed, ", ")))
+		}
+	}
 	return b.Name(), true, nil
+}
+
+// prune runs prune.sh: it removes the plat binaries beside keep beyond
+// the newest n, except keep and those running, and returns their names.
+func prune(ctx context.Context, t platform.Transport, keep string, n int) ([]string, error) {
+	var out, errb bytes.Buffer
+	err := t.Run(ctx, &platform.Command{Args: []string{"sh", "-c", pruneScript, "plat", keep, strconv.Itoa(n)}, Stdout: &out, Stderr: &errb})
+	removed := strings.Fields(out.String())
+	sort.Strings(removed)
+	if err != nil {
+		return removed, withStderr(err, &errb)
+	}
+	return removed, nil
 }
 
 // withStderr adds a command's stderr to its error.

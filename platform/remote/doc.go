@@ -13,6 +13,9 @@
 //     half-written. A release build is plat-VERSION, so ops may install it
 //     themselves for pushers on another OS; any other build (dev, modified
 //     work tree) is plat-VERSION-SHA256PREFIX, one file per distinct build.
+//     After an upload prune.sh keeps the newest KeepBinaries of them (the
+//     one just uploaded always, and any a running process executes, as
+//     /proc/PID/exe shows on Linux) and removes the rest.
 //  2. Run: run.sh execs that binary with the command. Cancelling the
 //     context does not kill it: Run closes its stdin (or sends ^C to its
 //     terminal) so the remote plat takes its own cancel path (stop the

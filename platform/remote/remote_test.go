@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -350,5 +351,88 @@ func TestPrepareUnknownCommit(t *testing.T) {
 		if _, err := remote.Prepare(t.Context(), bad, nil); err == nil {
 			t.Errorf("Prepare(%+v) succeeded", bad)
 		}
+	}
+}
+
+// TestEnsurePrunesOldBinaries: an upload leaves the newest KeepBinaries
+// plat binaries in ~/.plat/bin, the one just uploaded among them, and
+// any older one a process is running; nothing else of the directory is
+// touched.
+func TestEnsurePrunesOldBinaries(t *testing.T) {
+	h, conn := adminNode(t)
+	dir := filepath.Join(h.Home, remote.BinDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	// Four older dev builds, a minute apart, and the oldest of all a
+	// real executable that runs (a copy of sleep: /proc/PID/exe names the
+	// binary a process executes, which for a script is its interpreter).
+	for i, name := range []string{"plat-dev-111111111111", "plat-dev-222222222222", "plat-dev-333333333333", "plat-dev-444444444444"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		at := now.Add(time.Duration(i-10) * time.Minute)
+		if err := os.Chtimes(path, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := filepath.Join(dir, "plat-dev-000000000000")
+	if err := os.WriteFile(busy, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := now.Add(-time.Hour)
+	if err := os.Chtimes(busy, old, old); err != nil {
+		t.Fatal(err)
+	}
+	running := exec.Command(busy, "60")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { running.Process.Kill(); running.Wait() })
+	// Neither an upload under way (a dot file) nor another file is plat's
+	// to remove.
+	for _, name := range []string{".plat-dev-555555555555.tmp.42", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	bin := fakePlat(t, build("dev"), "")
+	var said []string
+	if _, up, err := remote.Ensure(t.Context(), conn, bin, func(m string) { said = append(said, m) }); err != nil || !up {
+		t.Fatalf("Ensure: uploaded=%v err=%v", up, err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{".plat-dev-555555555555.tmp.42", "notes.txt", "plat-dev-000000000000", "plat-dev-333333333333", "plat-dev-444444444444", filepath.Base(bin.Name())}
+	sort.Strings(want)
+	if strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("left in ~/%s:\n%v\nwant\n%v", remote.BinDir, left, want)
+	}
+	if len(said) != 2 || !strings.Contains(said[1], "removed 2 older plat binaries") || !strings.Contains(said[1], "plat-dev-111111111111, plat-dev-222222222222") {
+		t.Errorf("announced %q", said)
+	}
+	// The running binary was not disturbed.
+	if running.ProcessState != nil {
+		t.Errorf("the running plat exited: %v", running.ProcessState)
+	}
+
+	// A reused binary prunes nothing.
+	said = nil
+	if _, up, err := remote.Ensure(t.Context(), conn, bin, func(m string) { said = append(said, m) }); err != nil || up || len(said) != 0 {
+		t.Errorf("second Ensure: uploaded=%v err=%v said %q", up, err, said)
 	}
 }
