@@ -27,6 +27,9 @@ revisions.log.`,
 		},
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
+				return err
+			}
 			e, err := a.readEngine(cmd.Context())
 			if err != nil {
 				return err

@@ -42,6 +42,9 @@ locked.`,
 		},
 		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if viaDone, err := a.viaPromote(cmd, args); viaDone || err != nil {
+				return err
+			}
 			rel := ""
 			if len(args) == 3 {
 				rel = args[2]

@@ -29,7 +29,7 @@ import (
 
 // viaCommands are the commands an environment's `via` sends to its admin
 // node; every other command runs here.
-var viaCommands = map[string]bool{"push": true, "rollback": true, "releases": true, "status": true, "diff": true}
+var viaCommands = map[string]bool{"push": true, "rollback": true, "releases": true, "status": true, "diff": true, "lock": true, "promote": true}
 
 // adminRun is set when this plat runs a command for a pusher on an admin
 // node (via-exec): the command runs here whatever the environment's via.
@@ -41,11 +41,39 @@ type adminRun struct {
 	pusher string
 }
 
-// viaAdmin runs cmd on the admin node when the environment env has a
+// viaAdmin runs cmd on the admin node when the environment args[0] has a
 // `via`, and reports whether it did (err is then the command's outcome).
 // On the admin node itself it moves the app's checkout to the commit the
 // pusher named and lets the command run here.
 func (a *app) viaAdmin(cmd *cobra.Command, args []string) (bool, error) {
+	return a.viaAdminFor(cmd, args, args[0], nil)
+}
+
+// viaPromote is viaAdmin for `promote FROM TO`: it runs where TO runs
+// (the admin node TO's via names, or here). FROM must run in the same
+// place, as its hosts and the store its build output is read from are
+// reached from there: FROM's via must be TO's, written the same, or
+// both have none.
+func (a *app) viaPromote(cmd *cobra.Command, args []string) (bool, error) {
+	return a.viaAdminFor(cmd, args, args[1], func(p *platform.Project, to *platform.Environment) error {
+		from := p.Environment(args[0])
+		if from == nil || from.Via == to.Via {
+			return nil // an unknown FROM is the engine's error to report
+		}
+		where := func(e *platform.Environment) string {
+			if e.Via == "" {
+				return e.Name + " runs here (no via)"
+			}
+			return fmt.Sprintf("%s runs via %s", e.Name, e.Via)
+		}
+		return usageError{fmt.Errorf("promote %s %s: %s, but %s: promote runs where %s runs and reads %s's hosts and build output from there, so both must have the same via (the same admin node, written the same), or none",
+			from.Name, to.Name, where(to), where(from), to.Name, from.Name)}
+	})
+}
+
+// viaAdminFor is viaAdmin for environment env; check (if set) vets the
+// project before anything runs here or there.
+func (a *app) viaAdminFor(cmd *cobra.Command, args []string, env string, check func(*platform.Project, *platform.Environment) error) (bool, error) {
 	if a.admin != nil {
 		return false, a.admin.prepare(cmd.Context(), a)
 	}
@@ -55,7 +83,13 @@ func (a *app) viaAdmin(cmd *cobra.Command, args []string) (bool, error) {
 		a.loaded = &loadResult{p, diags, err}
 		return false, nil
 	}
-	e := p.Environment(args[0])
+	e := p.Environment(env)
+	if e != nil && check != nil {
+		if err := check(p, e); err != nil {
+			a.loaded = &loadResult{p, diags, nil}
+			return true, err
+		}
+	}
 	if e == nil || e.Via == "" {
 		a.loaded = &loadResult{p, diags, nil}
 		return false, nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -650,4 +651,168 @@ func TestViaAdminNodeLaptopGoneTerminal(t *testing.T) {
 			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
 		}
 	}
+}
+
+// startPush starts `plat --json push prod` on the laptop and returns it
+// once the rollout is in its 60s pause (addPause), holding the lock on
+// the web hosts; the test's cleanup kills it if the test has not waited.
+func (s *viaSetup) startPush() *exec.Cmd {
+	s.t.Helper()
+	p := s.p
+	cmd := exec.Command(platBin, "-C", p.dir, "--var", fmt.Sprintf("base_port=%d", p.port), "--json", "push", "prod")
+	cmd.Env = append(append(os.Environ(), "CI=true"), p.env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e platform.Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil && strings.HasPrefix(e.Message, "pausing 1m0s before stage 2/2") {
+			go io.Copy(io.Discard, stdout)
+			return cmd
+		}
+	}
+	s.t.Fatal("the push never reached the pause")
+	return nil
+}
+
+// TestViaAdminNodeLock: `plat lock prod` and `plat lock prod break` go
+// through the admin node, as the exit-3 hint tells a second pusher to run
+// them from wherever they are: while a push holds prod's lock, the laptop
+// (which cannot reach the web hosts) shows its holder and breaks it, and
+// the break is recorded on the hosts as done by the laptop's user via
+// the admin node.
+func TestViaAdminNodeLock(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	s.p.git("push", "-q", "origin", "main")
+	if r := p.mustPlat("lock", "prod"); !strings.Contains(r.stdout, "prod is not locked") {
+		t.Errorf("lock prod, unlocked:\n%s", r)
+	}
+	p.mustPlat("push", "prod")
+	s.addPause()
+	push := s.startPush()
+
+	r := p.mustPlat("lock", "prod")
+	for _, h := range s.webs {
+		if !regexp.MustCompile(`(?m)^` + h.Name + `: locked by \S+ \(via admin1\) since .*, held, lease until `).MatchString(r.stdout) {
+			t.Errorf("lock prod during a push does not show %s held by the pusher via admin1:\n%s", h.Name, r)
+		}
+	}
+	var doc struct {
+		Hosts []struct {
+			Host   string `json:"host"`
+			Locked bool   `json:"locked"`
+		} `json:"hosts"`
+	}
+	js := p.mustPlat("--json", "lock", "prod")
+	if err := json.Unmarshal([]byte(js.stdout), &doc); err != nil || len(doc.Hosts) != 2 || !doc.Hosts[0].Locked || !doc.Hosts[1].Locked {
+		t.Errorf("lock prod --json via admin1: %v\n%s", err, js.stdout)
+	}
+
+	r = p.mustPlat("lock", "prod", "break")
+	for _, h := range s.webs {
+		if !regexp.MustCompile(`(?m)^` + h.Name + `: broke the lock held by \S+ \(via admin1\) since `).MatchString(r.stdout) {
+			t.Errorf("lock prod break does not say it broke %s's lock:\n%s", h.Name, r)
+		}
+		log, _ := os.ReadFile(filepath.Join(h.Root, "revisions.log"))
+		if !regexp.MustCompile(`\S+ \(via admin1\) broke the deploy lock held by \S+ \(via admin1\)`).Match(log) {
+			t.Errorf("%s: revisions.log does not record the break via admin1:\n%s", h.Name, log)
+		}
+	}
+	s.assertUnlocked()
+	if r := p.mustPlat("lock", "prod"); !strings.Contains(r.stdout, "prod is not locked") {
+		t.Errorf("lock prod after the break:\n%s", r)
+	}
+	s.assertNothingOnLaptop()
+
+	// The push whose lock was broken is still paused; ^C ends it.
+	push.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- push.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the push did not end 30s after ^C")
+	}
+	s.assertUnlocked()
+}
+
+// TestViaAdminNodePromote: `plat promote qa prod` runs on the admin node
+// that both environments run via: the laptop, whose HEAD has moved on
+// (and which holds neither store nor private settings), promotes the
+// build qa runs to prod without building, and prod serves qa's build with
+// prod's private settings. promote between environments that run in
+// different places is refused before anything runs, naming both.
+func TestViaAdminNodePromote(t *testing.T) {
+	s := newViaSetup(t)
+	p := s.p
+	web1 := s.webs[0]
+	qaPort := freePorts(t, 1)
+	qa := fmt.Sprintf("\nenvironment \"qa\" {\n  via = \"admin1\"\n  provider \"ssh\" {}\n  env = {\n    NOTES_DB = %q\n  }\n"+
+		"  cluster \"web\" {\n    hosts = [\"web1\"]\n    host \"web1\" {\n      deploy_to = %q\n      port = %d\n    }\n  }\n}\n",
+		filepath.Join(p.root, "qa.sqlite3"), filepath.Join(t.TempDir(), "qa"), qaPort)
+	hcl, err := os.ReadFile(filepath.Join(p.dir, "plat.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.commit("plat.hcl", string(hcl)+qa)
+	priv := filepath.Join(s.appDir, "notes-private", "qa")
+	if err := os.MkdirAll(priv, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(priv, "settings.json"), []byte(`{"greeting": "Hello from qa"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.onAdmin("down", "qa") })
+
+	// Refused on the laptop, exit 2, before anything runs anywhere.
+	for _, args := range [][]string{{"local", "prod"}, {"qa", "local"}} {
+		r := p.plat("promote", args[0], args[1])
+		if r.code != 2 || !strings.Contains(r.stderr, "promote "+args[0]+" "+args[1]+":") || !strings.Contains(r.stderr, "local runs here (no via)") ||
+			!regexp.MustCompile(`(qa|prod) runs via admin1`).MatchString(r.stderr) {
+			t.Errorf("promote %s %s: want exit 2 naming where each runs, got %s", args[0], args[1], r)
+		}
+	}
+	if len(s.bins()) != 0 {
+		t.Errorf("a refused promote uploaded plat: %v", s.bins())
+	}
+
+	p.mustPlat("push", "qa")
+	if body, err := getPort(t, qaPort, "/"); err != nil || !strings.Contains(body, "notes 1.0.0") || !strings.Contains(body, "Hello from qa") {
+		t.Fatalf("qa serves: %v\n%s", err, body)
+	}
+	// The laptop moves on; promote must not build its commit.
+	s.commit("VERSION", "2.0.0\n")
+
+	r := p.mustPlat("promote", "qa", "prod")
+	if strings.Contains(r.stdout, "running: build") || !strings.Contains(r.stdout, "running: promote (qa r1, notes@") {
+		t.Errorf("promote via admin1 built, or did not say what it promotes:\n%s", r)
+	}
+	s.assertOn("r1")
+	for i, port := range s.ports {
+		body, err := getPort(t, port, "/")
+		if err != nil || !strings.Contains(body, "notes 1.0.0") || !strings.Contains(body, "Hello from admin1") || strings.Contains(body, "Hello from qa") {
+			t.Errorf("prod %s serves, after promoting qa r1: %v\n%s", s.webs[i].Name, err, body)
+		}
+	}
+	if cur, _ := os.Readlink(filepath.Join(web1.Root, "current")); cur != "releases/r1" {
+		t.Errorf("web1 prod: current -> %q", cur)
+	}
+	if rel := p.mustPlat("releases", "prod"); !strings.Contains(rel.stdout, "PROMOTED FROM") || !strings.Contains(rel.stdout, "qa r1") {
+		t.Errorf("releases prod via admin1 does not show where r1 came from:\n%s", rel)
+	}
+	s.assertUnlocked()
+	s.assertNothingOnLaptop()
 }
