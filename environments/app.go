@@ -3,7 +3,6 @@ package environments
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -43,13 +42,6 @@ var healthSchema = &hcl.BodySchema{
 		{Name: "status"}, {Name: "timeout"}, {Name: "interval"}, {Name: "retries"},
 	},
 }
-
-// Health check defaults.
-const (
-	defaultHealthTimeout  = 5 * time.Second
-	defaultHealthInterval = 500 * time.Millisecond
-	defaultHealthRetries  = 20
-)
 
 func (l *loader) decodeApp(b *hcl.Block) *platform.App {
 	l.appName = b.Labels[0]
@@ -216,9 +208,9 @@ func (l *loader) decodeTask(b *hcl.Block, s scope) (platform.Task, bool) {
 // decodeHealth decodes an app or rollout health block.
 func (l *loader) decodeHealth(b *hcl.Block, s scope) *platform.HealthCheck {
 	h := &platform.HealthCheck{
-		Timeout:  defaultHealthTimeout,
-		Interval: defaultHealthInterval,
-		Retries:  defaultHealthRetries,
+		Timeout:  platform.DefaultHealthTimeout,
+		Interval: platform.DefaultHealthInterval,
+		Retries:  platform.DefaultHealthRetries,
 	}
 	content, diags := b.Body.Content(healthSchema)
 	l.add(diags...)

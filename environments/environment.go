@@ -29,12 +29,8 @@ var envSchema = &hcl.BodySchema{
 // replaced wholesale by a child that declares it.
 var inheritedBlocks = []string{"provider", "cluster", "rollout", "hook"}
 
-// Defaults of an environment.
-const (
-	defaultKeepReleases = 5
-	defaultProcesses    = "plat"
-	localProvider       = "local"
-)
+// localProvider is the provider whose deploy_to may be relative.
+const localProvider = "local"
 
 // validName is what environment, cluster and host names may look like:
 // they end up in paths and in output.
@@ -199,8 +195,8 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 	e := &platform.Environment{
 		Name:         s.name,
 		Inherits:     s.parent,
-		KeepReleases: defaultKeepReleases,
-		Processes:    defaultProcesses,
+		KeepReleases: platform.DefaultKeepReleases,
+		Processes:    platform.DefaultProcesses,
 	}
 	sc := scope{env: s.name, app: true}
 	a := s.attrs
@@ -285,6 +281,7 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 	}
 
 	l.decodeDeployTo(e, a["deploy_to"], sc, hostDeploy)
+	platform.ResolveHosts(l.app, e, l.opts.Providers[e.Provider.Type].Hosts)
 
 	e.Rollout = l.decodeRollout(s.blocks["rollout"], sc)
 	for _, hb := range s.blocks["hook"] {

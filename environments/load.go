@@ -250,6 +250,7 @@ func (l *loader) load() *platform.Project {
 	}
 	p.App = l.app
 	p.Environments = l.loadEnvironments(envBlocks)
+	platform.FillDefaults(p)
 	p.Store = l.loadStore(storeBlocks, p)
 	return p
 }

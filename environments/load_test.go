@@ -20,7 +20,7 @@ func testProviders() map[string]platform.Schema {
 	return map[string]platform.Schema{
 		"local": {Attributes: []platform.Attribute{
 			{Name: "base_port", Type: platform.TypeNumber},
-		}},
+		}, Hosts: &platform.HostDefaults{PortBase: "base_port", PortBaseDefault: 8100, OwnDeployTo: true}},
 		"ssh": {Attributes: []platform.Attribute{
 			{Name: "user", Type: platform.TypeString},
 			{Name: "port", Type: platform.TypeNumber},
@@ -31,13 +31,13 @@ func testProviders() map[string]platform.Schema {
 			{Name: "connect_timeout", Type: platform.TypeDuration},
 			{Name: "server_alive_interval", Type: platform.TypeDuration},
 			{Name: "server_alive_count_max", Type: platform.TypeNumber},
-		}},
+		}, Hosts: &platform.HostDefaults{}},
 		"docker": {Attributes: []platform.Attribute{
 			{Name: "image", Type: platform.TypeString, Required: true},
 			{Name: "networks", Type: platform.TypeStringList},
 			{Name: "labels", Type: platform.TypeStringMap},
 			{Name: "privileged", Type: platform.TypeBool},
-		}},
+		}, Hosts: &platform.HostDefaults{}},
 	}
 }
 
@@ -206,7 +206,7 @@ func TestLoadValid(t *testing.T) {
 				eq(t, "web01", *web1, platform.Host{Name: "web01.phx1.example.org", Cluster: "web", Roles: []string{"web", "app"}, Address: "web01.phx1.example.org", DeployTo: "/srv/shop/base/web01.phx1.example.org", Port: 8000})
 				web2 := host(t, base, "web02.phx1.example.org")
 				eq(t, "web02", *web2, platform.Host{Name: "web02.phx1.example.org", Cluster: "web", Roles: []string{"web", "app", "canary"}, Address: "10.0.0.2", DeployTo: "/opt/10.0.0.2", Port: 8001, Vars: map[string]string{"weight": "5"}})
-				eq(t, "db9 added by a host block", *host(t, base, "db9"), platform.Host{Name: "db9", Cluster: "db", Roles: []string{"db"}, Address: "10.0.0.9", DeployTo: "/srv/shop/base/db9"})
+				eq(t, "db9 added by a host block", *host(t, base, "db9"), platform.Host{Name: "db9", Cluster: "db", Roles: []string{"db"}, Address: "10.0.0.9", DeployTo: "/srv/shop/base/db9", Port: 8080}) // no port: the app health check's
 				eq(t, "cluster roles", base.Clusters[1].Roles, []string{"db"})
 
 				r := base.Rollout

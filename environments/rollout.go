@@ -25,7 +25,7 @@ var hookSchema = &hcl.BodySchema{
 }
 
 // allStages is the stage that covers every host.
-const allStages = "100%"
+const allStages = platform.DefaultStage
 
 var hookEvents = []string{
 	string(platform.HookStarting), string(platform.HookUploaded), string(platform.HookSwitched),

@@ -202,6 +202,10 @@ type Schema struct {
 	// Scheduled says the provider is a Scheduler: its environments have
 	// no hosts (no cluster block), the engine places the processes.
 	Scheduled bool
+	// Hosts says how hosts that declare no port or deploy_to get one
+	// (ResolveHosts); nil leaves the port to the provider (plugins:
+	// protocol v1 does not carry it).
+	Hosts *HostDefaults
 }
 
 // Provider turns an environment into targets.
@@ -219,7 +223,9 @@ type TargetsRequest struct {
 	Env *Environment
 	// StateDir is the project's .plat directory (absolute).
 	StateDir string
-	// Hosts limits the answer to these host names (nil: all).
+	// Hosts limits the answer to these host names (nil: all); the
+	// targets still come in the environment's order, and a name the
+	// environment lacks is an error (SelectHosts).
 	Hosts []string
 }
 

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -271,16 +272,22 @@ type Cluster struct {
 	Hosts []*Host
 }
 
-// Host is one machine as declared (the provider turns it into a Target).
+// Host is one machine as declared and resolved (ResolveHosts); NewTarget
+// turns it into the Target every provider starts from.
 type Host struct {
 	Name    string
 	Cluster string
-	Roles   []string
+	// Roles are the declared roles (AllRoles adds the cluster's name).
+	Roles []string
 	// Address is how to reach it; defaults to Name.
-	Address  string
+	Address string
+	// DeployTo is the absolute on-host root; "" when the provider chooses
+	// it (HostDefaults.OwnDeployTo).
 	DeployTo string
-	// Port is the PORT the web process listens on; 0 means the app's
-	// health port or 8000 (the local provider assigns distinct ports).
+	// Port is the PORT the web process listens on: declared, else the
+	// provider's HostDefaults (the app's health port or DefaultWebPort;
+	// the local provider counts up from base_port). 0 only for a plugin
+	// provider, which chooses.
 	Port int
 	// Vars are free-form per-host settings from a host block.
 	Vars map[string]string
@@ -288,15 +295,22 @@ type Host struct {
 
 // HasRole reports whether the host has role r (a cluster name counts as a role).
 func (h *Host) HasRole(r string) bool {
-	if h.Cluster == r {
-		return true
+	return slices.Contains(h.AllRoles(), r)
+}
+
+// AllRoles is the host's cluster name, then its declared roles, each once:
+// the roles its Target has.
+func (h *Host) AllRoles() []string {
+	var out []string
+	if h.Cluster != "" {
+		out = append(out, h.Cluster)
 	}
-	for _, x := range h.Roles {
-		if x == r {
-			return true
+	for _, r := range h.Roles {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
 		}
 	}
-	return false
+	return out
 }
 
 // Rollout is the switch policy.

@@ -56,6 +56,11 @@ type remoteProvider struct {
 }
 
 func (p *remoteProvider) Targets(ctx context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	// Unknown names are refused here, the same way for every provider,
+	// before the plugin sees them.
+	if _, err := platform.SelectHosts(req.Env, req.Hosts, ""); err != nil {
+		return nil, err
+	}
 	cctx, cancel := callCtx(ctx)
 	defer cancel()
 	resp, err := p.c.rpc.Targets(cctx, &pluginv1.TargetsRequest{

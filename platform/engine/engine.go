@@ -49,10 +49,11 @@ type Engine struct {
 	// and secrets in the local store; "" means release.DefaultIdentityPath.
 	AgeIdentity string
 
-	keysOnce sync.Once
-	keys     *release.Keyring
-	maskMu   sync.Mutex
-	masks    []string // secret values emit hides
+	keysOnce    sync.Once
+	keys        *release.Keyring
+	resolveOnce sync.Once
+	maskMu      sync.Mutex
+	masks       []string // secret values emit hides
 }
 
 func (e *Engine) store() *release.Store {
@@ -177,8 +178,24 @@ func (e *HostError) Error() string {
 }
 func (e *HostError) Unwrap() error { return e.Err }
 
+// resolve fills the project's policy defaults and resolves its hosts
+// (port, deploy_to) with each provider's HostDefaults, once: a no-op for
+// a project environments.Load made (it did both), the same values for
+// one built by hand (tests).
+func (e *Engine) resolve() {
+	e.resolveOnce.Do(func() {
+		platform.FillDefaults(e.Project)
+		for _, env := range e.Project.Environments {
+			if f, ok := e.Providers[env.Provider.Type]; ok {
+				platform.ResolveHosts(e.Project.App, env, f.Schema().Hosts)
+			}
+		}
+	})
+}
+
 // environment resolves an environment and its provider.
 func (e *Engine) environment(name string) (*platform.Environment, platform.Provider, error) {
+	e.resolve()
 	env := e.Project.Environment(name)
 	if env == nil {
 		var names []string
@@ -198,10 +215,33 @@ func (e *Engine) environment(name string) (*platform.Environment, platform.Provi
 	return env, p, nil
 }
 
-// targets connects to the environment's hosts.
+// selectTargets connects to the hosts sel picks: platform.SelectHosts by
+// name and role, in the environment's order (an unknown name or role is
+// a configuration error with a "did you mean"), so only those hosts are
+// connected to.
+func (e *Engine) selectTargets(ctx context.Context, env *platform.Environment, p platform.Provider, sel Selector) ([]*platform.Target, func(), error) {
+	hosts, err := platform.SelectHosts(env, sel.Hosts, sel.Role)
+	if err != nil {
+		return nil, func() {}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	var names []string
+	if len(sel.Hosts) > 0 || sel.Role != "" {
+		for _, h := range hosts {
+			names = append(names, h.Name)
+		}
+	}
+	return e.targets(ctx, env, p, names)
+}
+
+// targets connects to the environment's hosts (those named in hosts, when
+// it is not nil).
 func (e *Engine) targets(ctx context.Context, env *platform.Environment, p platform.Provider, hosts []string) ([]*platform.Target, func(), error) {
 	start := e.now()
-	e.emit(platform.Event{Type: platform.EventStepStart, Host: "localhost", Step: "connect", Message: fmt.Sprintf("%d hosts (%s)", len(env.Hosts()), env.Provider.Type)})
+	n := len(env.Hosts())
+	if hosts != nil {
+		n = len(hosts)
+	}
+	e.emit(platform.Event{Type: platform.EventStepStart, Host: "localhost", Step: "connect", Message: fmt.Sprintf("%d hosts (%s)", n, env.Provider.Type)})
 	resp, err := p.Targets(ctx, &platform.TargetsRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Hosts: hosts})
 	if err != nil {
 		e.endStep("localhost", "connect", start, err)

@@ -296,11 +296,9 @@ func (e *Engine) stopHost(ctx context.Context, env *platform.Environment, t *pla
 	return e.supervisor(env, t).Stop(ctx, drainTimeout(env), types...)
 }
 
+// drainTimeout is the rollout's (platform.FillDefaults set it).
 func drainTimeout(env *platform.Environment) time.Duration {
-	if env.Rollout.DrainTimeout > 0 {
-		return env.Rollout.DrainTimeout
-	}
-	return 10 * time.Second
+	return env.Rollout.DrainTimeout
 }
 
 // Restart restarts the current release's processes as a push switches

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/plat-sh/plat/platform"
@@ -28,32 +27,9 @@ func (e *Engine) selected(ctx context.Context, envName string, sel Selector) (*p
 }
 
 func (e *Engine) selectedIn(ctx context.Context, env *platform.Environment, prov platform.Provider, sel Selector) (*platform.Environment, []*platform.Target, func(), error) {
-	envName := env.Name
-	for _, h := range sel.Hosts {
-		var names []string
-		for _, x := range env.Hosts() {
-			names = append(names, x.Name)
-		}
-		if !slices.Contains(names, h) {
-			return nil, nil, nil, fmt.Errorf("%w: environment %s has no host %q%s", ErrConfig, envName, h, suggest.Hint(h, names))
-		}
-	}
-	ts, closeAll, err := e.targets(ctx, env, prov, sel.Hosts)
+	ts, closeAll, err := e.selectTargets(ctx, env, prov, sel)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	if sel.Role != "" {
-		var keep []*platform.Target
-		for _, t := range ts {
-			if t.HasRole(sel.Role) {
-				keep = append(keep, t)
-			}
-		}
-		if len(keep) == 0 {
-			closeAll()
-			return nil, nil, nil, fmt.Errorf("%w: no host of %s has role %q", ErrConfig, envName, sel.Role)
-		}
-		ts = keep
 	}
 	return env, ts, closeAll, nil
 }

@@ -756,10 +756,7 @@ func (p *push) finish(ctx context.Context, outcome string) {
 
 // prune removes old releases on t (never the current or previous one).
 func (p *push) prune(ctx context.Context, t *platform.Target, current, previous string) {
-	keep := p.env.KeepReleases
-	if keep <= 0 {
-		keep = 5
-	}
+	keep := p.env.KeepReleases // platform.FillDefaults set it
 	p.e.log().Debug("pruning", "host", t.Name, "keep", keep)
 	if out, err := run(ctx, t, hostcmd.Prune(t.DeployTo, keep, current, previous)); err == nil && strings.TrimSpace(out) != "" {
 		p.e.log().Info("pruned", "host", t.Name, "releases", strings.Fields(out))

@@ -68,7 +68,7 @@ func (e *Engine) supervisor(env *platform.Environment, t *platform.Target) Super
 	}
 	pid := &pidSupervisor{e: e, t: t, drain: drainTimeout(env)}
 	if env.Rollout.Restart == platform.RestartOverlap {
-		return &overlapSupervisor{pidSupervisor: pid, listen: listenTimeout(e.health(env))}
+		return &overlapSupervisor{pidSupervisor: pid, listen: platform.ListenTimeout(e.health(env))}
 	}
 	return pid
 }

@@ -383,25 +383,6 @@ func (e *Engine) activate(ctx context.Context, t *platform.Target, env *platform
 	return e.supervisor(env, t).Activate(ctx, id, procs, penv)
 }
 
-// listenTimeout is how long a new web process may take to listen: as long
-// as its health check may take to pass.
-func listenTimeout(h *platform.HealthCheck) time.Duration {
-	if h == nil {
-		return 30 * time.Second
-	}
-	interval, retries, timeout := h.Interval, h.Retries, h.Timeout
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
-	}
-	if retries <= 0 {
-		retries = 20
-	}
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	return time.Duration(retries)*interval + timeout
-}
-
 // health returns the gate: the rollout's health block, else the app's.
 func (e *Engine) health(env *platform.Environment) *platform.HealthCheck {
 	if env.Rollout.Health != nil {
@@ -433,17 +414,8 @@ func (e *Engine) checkHealth(ctx context.Context, t *platform.Target, env *platf
 	if h == nil {
 		return nil
 	}
-	timeout, interval, retries := h.Timeout, h.Interval, h.Retries
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
-	}
-	if retries <= 0 {
-		retries = 20
-	}
-	supervised, err := e.ownPort(ctx, t, env, listenTimeout(h))
+	timeout, interval, retries := h.Timeout, h.Interval, h.Retries // platform.FillDefaults set them
+	supervised, err := e.ownPort(ctx, t, env, platform.ListenTimeout(h))
 	if err != nil {
 		return err
 	}

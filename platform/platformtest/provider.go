@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +24,10 @@ import (
 type ProviderHarness struct {
 	Factory platform.ProviderFactory
 	Config  platform.ProviderConfig
-	// Env needs at least one host; two or more exercise the host filter.
+	// Env needs at least one host; two or more exercise the host filter
+	// and the host order. The suite resolves its hosts as the loader does
+	// (platform.ResolveHosts with the factory's HostDefaults and Config),
+	// so it may be hand-built with only names.
 	Env *platform.Environment
 	// App defaults to an app named "conformance".
 	App *platform.App
@@ -50,10 +55,11 @@ type providerRun struct {
 // ProviderChecks is the provider conformance suite: the schema is sound
 // and accepts the config, New works, Up is idempotent (Provisioner),
 // Machines lists every host (MachineStatuser), Targets returns the declared
-// hosts in order with transports and honours the host filter, every
-// target's transport passes the Transport checks, Down is idempotent and
-// afterwards Targets reports the missing host (Provisioner). Checks run in
-// order; a check whose prerequisite failed is skipped.
+// hosts in order with transports, honours the host filter (still in the
+// environment's order) and refuses an unknown host with a "did you mean",
+// every target's transport passes the Transport checks, Down is idempotent
+// and afterwards Targets reports the missing host (Provisioner). Checks
+// run in order; a check whose prerequisite failed is skipped.
 func ProviderChecks(h ProviderHarness) []Check {
 	r := &providerRun{h: h, app: h.App, stateDir: h.StateDir}
 	if r.app == nil {
@@ -67,6 +73,8 @@ func ProviderChecks(h ProviderHarness) []Check {
 		{"machines", r.checkMachines},
 		{"targets", r.checkTargets},
 		{"targets host filter", r.checkFilter},
+		{"targets come in the environment's order", r.checkOrder},
+		{"targets refuse an unknown host", r.checkUnknownHost},
 	}
 	for i, c := range TransportChecks(TransportSource{}) {
 		checks = append(checks, Check{Name: "transport/" + c.Name, Run: r.transportCheck(i)})
@@ -147,6 +155,12 @@ func (r *providerRun) checkNew(context.Context) error {
 	p, err := r.h.Factory.New(r.h.Config)
 	if err != nil {
 		return fmt.Errorf("new provider: %w", err)
+	}
+	if env := r.env(); env != nil {
+		if env.Provider.Type == "" && env.Provider.Values == nil {
+			env.Provider = r.h.Config
+		}
+		platform.ResolveHosts(r.app, env, r.h.Factory.Schema().Hosts)
 	}
 	if p == nil {
 		return errors.New("new returned a nil provider and no error")
@@ -283,6 +297,54 @@ func (r *providerRun) checkFilter(ctx context.Context) error {
 			}
 		}
 		return fmt.Errorf("targets with hosts [%s] returned [%s]", last, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// checkOrder asks for the hosts in reverse: the targets still come in the
+// order the environment declares them.
+func (r *providerRun) checkOrder(ctx context.Context) error {
+	hosts := r.hostNames()
+	if len(hosts) < 2 {
+		return Skipf("the environment has one host")
+	}
+	rev := slices.Clone(hosts)
+	slices.Reverse(rev)
+	ts, err := r.targets(ctx, rev)
+	if err != nil {
+		return err
+	}
+	defer closeAll(ts)
+	var got []string
+	for _, t := range ts {
+		if t != nil {
+			got = append(got, t.Name)
+		}
+	}
+	if !slices.Equal(got, hosts) {
+		return fmt.Errorf("targets with hosts [%s] returned [%s], want [%s] (the environment's order)", strings.Join(rev, ", "), strings.Join(got, ", "), strings.Join(hosts, ", "))
+	}
+	return nil
+}
+
+// checkUnknownHost asks for a host the environment does not declare, one
+// letter off a declared one: an error naming it, with a "did you mean".
+func (r *providerRun) checkUnknownHost(ctx context.Context) error {
+	if _, err := r.provider(); err != nil {
+		return err
+	}
+	first := r.hostNames()[0]
+	bad := first + "x"
+	ts, err := r.targets(ctx, []string{bad})
+	if err == nil {
+		closeAll(ts)
+		return fmt.Errorf("targets with hosts [%s] succeeded (%d targets); want an error naming the unknown host", bad, len(ts))
+	}
+	if !strings.Contains(err.Error(), strconv.Quote(bad)) {
+		return fmt.Errorf("targets with unknown host %s: %q does not name it", bad, err)
+	}
+	if !strings.Contains(err.Error(), "did you mean "+strconv.Quote(first)) {
+		return fmt.Errorf("targets with unknown host %s: %q does not suggest %s", bad, err, first)
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ type server struct {
 	mu         sync.Mutex
 	next       int
 	providers  map[string]platform.Provider
+	configs    map[string]platform.ProviderConfig
 	transports map[string]*transportEntry
 }
 
@@ -44,6 +45,7 @@ func newServer(f platform.ProviderFactory, version string) *server {
 		factory:    f,
 		version:    version,
 		providers:  map[string]platform.Provider{},
+		configs:    map[string]platform.ProviderConfig{},
 		transports: map[string]*transportEntry{},
 	}
 }
@@ -53,7 +55,8 @@ func (s *server) GetSchema(_ context.Context, _ *pluginv1.GetSchemaRequest) (*pl
 }
 
 func (s *server) Configure(_ context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	p, err := s.factory.New(platform.ProviderConfig{Type: req.GetType(), Values: wire.ValuesFromProto(req.GetValues())})
+	cfg := platform.ProviderConfig{Type: req.GetType(), Values: wire.ValuesFromProto(req.GetValues())}
+	p, err := s.factory.New(cfg)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -68,6 +71,7 @@ func (s *server) Configure(_ context.Context, req *pluginv1.ConfigureRequest) (*
 	s.next++
 	resp.ProviderId = fmt.Sprintf("p%d", s.next)
 	s.providers[resp.ProviderId] = p
+	s.configs[resp.ProviderId] = cfg
 	s.mu.Unlock()
 	return resp, nil
 }
@@ -92,6 +96,23 @@ func (s *server) transport(id string) (*transportEntry, error) {
 	return t, nil
 }
 
+// resolved is the environment as the provider sees it: decoded from the
+// wire, with the provider block it was configured with, and its hosts
+// resolved by the factory's own HostDefaults (plat cannot: protocol v1's
+// schema does not carry them), as the loader resolves a built-in
+// provider's hosts.
+func (s *server) resolved(id string, app *platform.App, pe *pluginv1.Environment) *platform.Environment {
+	env := wire.EnvFromProto(pe)
+	if env == nil {
+		return nil
+	}
+	s.mu.Lock()
+	env.Provider = s.configs[id]
+	s.mu.Unlock()
+	platform.ResolveHosts(app, env, s.factory.Schema().Hosts)
+	return env
+}
+
 // toStatus keeps cancellation recognisable on the host.
 func toStatus(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
@@ -105,8 +126,9 @@ func (s *server) Targets(ctx context.Context, req *pluginv1.TargetsRequest) (*pl
 	if err != nil {
 		return nil, err
 	}
+	app := wire.AppFromProto(req.GetApp())
 	resp, err := p.Targets(ctx, &platform.TargetsRequest{
-		App: wire.AppFromProto(req.GetApp()), Env: wire.EnvFromProto(req.GetEnv()),
+		App: app, Env: s.resolved(req.GetProviderId(), app, req.GetEnv()),
 		StateDir: req.GetStateDir(), Hosts: req.GetHosts(),
 	})
 	if err != nil {
@@ -162,8 +184,9 @@ func (s *server) Up(req *pluginv1.UpRequest, stream pluginv1.Provider_UpServer) 
 		return err
 	}
 	ctx := stream.Context()
+	app := wire.AppFromProto(req.GetApp())
 	resp, err := pr.Up(ctx, &platform.UpRequest{
-		App: wire.AppFromProto(req.GetApp()), Env: wire.EnvFromProto(req.GetEnv()), StateDir: req.GetStateDir(),
+		App: app, Env: s.resolved(req.GetProviderId(), app, req.GetEnv()), StateDir: req.GetStateDir(),
 		Progress: progressSender(func(p *pluginv1.Progress) error {
 			return stream.Send(&pluginv1.UpResponse{Event: &pluginv1.UpResponse_Progress{Progress: p}})
 		}),
@@ -182,8 +205,9 @@ func (s *server) Down(req *pluginv1.DownRequest, stream pluginv1.Provider_DownSe
 		return err
 	}
 	ctx := stream.Context()
+	app := wire.AppFromProto(req.GetApp())
 	resp, err := pr.Down(ctx, &platform.DownRequest{
-		App: wire.AppFromProto(req.GetApp()), Env: wire.EnvFromProto(req.GetEnv()), StateDir: req.GetStateDir(),
+		App: app, Env: s.resolved(req.GetProviderId(), app, req.GetEnv()), StateDir: req.GetStateDir(),
 		Destroy: req.GetDestroy(),
 		Progress: progressSender(func(p *pluginv1.Progress) error {
 			return stream.Send(&pluginv1.DownResponse{Event: &pluginv1.DownResponse_Progress{Progress: p}})
@@ -206,8 +230,9 @@ func (s *server) Machines(ctx context.Context, req *pluginv1.MachinesRequest) (*
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "provider cannot report machines")
 	}
+	app := wire.AppFromProto(req.GetApp())
 	list, err := ms.Machines(ctx, &platform.TargetsRequest{
-		App: wire.AppFromProto(req.GetApp()), Env: wire.EnvFromProto(req.GetEnv()),
+		App: app, Env: s.resolved(req.GetProviderId(), app, req.GetEnv()),
 		StateDir: req.GetStateDir(), Hosts: req.GetHosts(),
 	})
 	if err != nil {

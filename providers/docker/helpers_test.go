@@ -52,6 +52,7 @@ func testEnv(t *testing.T, c *Client, hosts ...string) (*platform.App, *platform
 		cl.Hosts = append(cl.Hosts, &platform.Host{Name: h, Cluster: "web"})
 	}
 	env.Clusters = []*platform.Cluster{cl}
+	platform.ResolveHosts(app, env, Factory{}.Schema().Hosts) // as the loader does
 	t.Cleanup(func() { removeByLabel(t, c, env.Name) })
 	return app, env
 }

@@ -40,21 +40,6 @@ func sanitizeName(s string) string {
 	return string(b)
 }
 
-// hostRoles are the roles a target gets: its cluster (which Host.HasRole
-// already counts as a role) followed by its declared roles, without
-// duplicates.
-func hostRoles(h *platform.Host) []string {
-	var roles []string
-	seen := map[string]bool{}
-	for _, r := range append([]string{h.Cluster}, h.Roles...) {
-		if r != "" && !seen[r] {
-			seen[r] = true
-			roles = append(roles, r)
-		}
-	}
-	return roles
-}
-
 // envLabels select everything plat made for one environment of one app.
 func envLabels(app, env string) map[string]string {
 	return map[string]string{LabelManaged: "true", LabelApp: app, LabelEnv: env}
@@ -64,7 +49,7 @@ func envLabels(app, env string) map[string]string {
 func hostLabels(app, env string, h *platform.Host) map[string]string {
 	l := envLabels(app, env)
 	l[LabelHost] = h.Name
-	l[LabelRoles] = strings.Join(hostRoles(h), ",")
+	l[LabelRoles] = strings.Join(h.AllRoles(), ",")
 	return l
 }
 

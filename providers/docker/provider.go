@@ -34,7 +34,7 @@ func (Factory) Schema() platform.Schema {
 		{Name: "publish", Type: platform.TypeBool, Description: "publish each host's web port on 127.0.0.1, on a random host port (default true)"},
 		{Name: "docker_host", Type: platform.TypeString, Description: "Docker daemon address (default DOCKER_HOST or the local socket)"},
 		{Name: "env", Type: platform.TypeStringMap, Description: "environment of the containers"},
-	}}
+	}, Hosts: &platform.HostDefaults{}}
 }
 
 // New configures a provider from a provider block's values.
@@ -111,50 +111,13 @@ func (p *Provider) network(app, env string) string {
 	return NetworkName(app, env)
 }
 
-// hostPort is the PORT of the web process on h.
-func hostPort(app *platform.App, h *platform.Host) int {
-	switch {
-	case h.Port != 0:
-		return h.Port
-	case app != nil && app.Health != nil && app.Health.Port != 0:
-		return app.Health.Port
-	}
-	return 8000
-}
-
-// deployTo is the on-container root of the Capistrano layout.
-func deployTo(app *platform.App, env *platform.Environment, h *platform.Host) string {
-	switch {
-	case h.DeployTo != "":
-		return h.DeployTo
-	case env.DeployTo != "" && !strings.Contains(env.DeployTo, "${"):
-		return env.DeployTo
-	}
-	return "/srv/" + app.Name
-}
-
-// selectHosts returns env's hosts, limited to names when it is not nil.
+// selectHosts returns env's hosts, limited to names when it is not nil,
+// in the environment's order.
 func selectHosts(env *platform.Environment, names []string) ([]*platform.Host, error) {
-	all := env.Hosts()
-	if len(all) == 0 {
+	if len(env.Hosts()) == 0 {
 		return nil, fmt.Errorf("environment %s has no hosts: declare a cluster", env.Name)
 	}
-	if names == nil {
-		return all, nil
-	}
-	byName := map[string]*platform.Host{}
-	for _, h := range all {
-		byName[h.Name] = h
-	}
-	var out []*platform.Host
-	for _, n := range names {
-		h, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("host %s is not in environment %s", n, env.Name)
-		}
-		out = append(out, h)
-	}
-	return out, nil
+	return platform.SelectHosts(env, names, "")
 }
 
 // containers lists the environment's containers (running or not) by label,
@@ -285,7 +248,7 @@ func (p *Provider) machines(ctx context.Context, c *Client, app *platform.App, e
 				Detail: ContainerName(app.Name, env.Name, h.Name)})
 			continue
 		}
-		out = append(out, machineStatus(s, hostPort(app, h)))
+		out = append(out, machineStatus(s, h.Port))
 	}
 	return out, nil
 }
@@ -322,19 +285,15 @@ func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 			errs = append(errs, fmt.Errorf("host %s: container %s is %s: run `plat up %s` to start it", h.Name, name, s.State, req.Env.Name))
 			continue
 		}
-		port := hostPort(req.App, h)
 		ip := containerIP(s, netName)
-		t := &platform.Target{
-			Name:      h.Name,
-			Address:   ip,
-			Roles:     hostRoles(h),
-			DeployTo:  deployTo(req.App, req.Env, h),
-			Port:      port,
-			PublicURL: publishedURL(s, port),
-			Transport: newTransport(shared, s.ID, name, req.Env.Name, h.Name, ip),
-		}
+		t := platform.NewTarget(h)
+		t.Address = ip
+		t.PublicURL = publishedURL(s, h.Port)
+		t.Transport = newTransport(shared, s.ID, name, req.Env.Name, h.Name, ip)
+		// The web process is reached on the container's address.
+		t.HealthAddr = ""
 		if ip != "" {
-			t.HealthAddr = netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port)).String()
+			t.HealthAddr = netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(h.Port)).String()
 		}
 		resp.Targets = append(resp.Targets, t)
 	}
@@ -504,7 +463,7 @@ func initCmd(init bool) []string {
 // containerSpec is the container of one host (a pure function). netRef is
 // the network's id (a name can be ambiguous on old daemons).
 func (p *Provider) containerSpec(app *platform.App, env *platform.Environment, h *platform.Host, netRef string, init bool) client.ContainerCreateOptions {
-	port := network.MustParsePort(strconv.Itoa(hostPort(app, h)) + "/tcp")
+	port := network.MustParsePort(strconv.Itoa(h.Port) + "/tcp")
 	stop := 5
 	cfg := &container.Config{
 		Hostname:     h.Name,

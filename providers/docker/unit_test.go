@@ -128,8 +128,10 @@ func TestFactory(t *testing.T) {
 func TestContainerSpec(t *testing.T) {
 	p := New(Config{Publish: true, Env: map[string]string{"B": "2", "A": "1"}})
 	app := &platform.App{Name: "shop", Health: &platform.HealthCheck{Port: 9000}}
-	env := &platform.Environment{Name: "laptop"}
 	h := &platform.Host{Name: "web1", Cluster: "web", Roles: []string{"db", "web"}}
+	env := &platform.Environment{Name: "laptop", Clusters: []*platform.Cluster{{Name: "web", Hosts: []*platform.Host{h}}}}
+	// As the loader does: the port (the health check's) is resolved once.
+	platform.ResolveHosts(app, env, Factory{}.Schema().Hosts)
 	spec := p.containerSpec(app, env, h, "plat-shop-laptop", true)
 	if spec.Name != "plat-shop-laptop-web1" || spec.Config.Hostname != "web1" || spec.Config.Image != DefaultImage {
 		t.Errorf("name/hostname/image = %q %q %q", spec.Name, spec.Config.Hostname, spec.Config.Image)

@@ -32,7 +32,7 @@ func (Factory) Schema() platform.Schema {
 	return platform.Schema{Attributes: []platform.Attribute{
 		{Name: "base_port", Type: platform.TypeNumber, Description: "PORT of the first host; the next hosts count up from it (default 8100)"},
 		{Name: "root", Type: platform.TypeString, Description: "directory holding the hosts (default .plat/local/<env>)"},
-	}}
+	}, Hosts: &platform.HostDefaults{PortBase: "base_port", PortBaseDefault: DefaultBasePort, OwnDeployTo: true}}
 }
 
 // New configures a local provider.
@@ -62,45 +62,31 @@ func (p *Provider) HostDir(stateDir, env, host string) string {
 }
 
 // Targets returns one directory per host; it creates them (they are the
-// machines, and cost nothing).
+// machines, and cost nothing). A host's directory is its deploy_to, and
+// its port the resolved one (platform.ResolveHosts counts up from
+// base_port).
 func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	hosts, err := platform.SelectHosts(req.Env, req.Hosts, "")
+	if err != nil {
+		return nil, err
+	}
 	var out []*platform.Target
-	for i, h := range req.Env.Hosts() {
-		if !selected(req.Hosts, h.Name) {
-			continue
-		}
+	for _, h := range hosts {
 		dir := p.HostDir(req.StateDir, req.Env.Name, h.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("host %s: create %s: %w", h.Name, dir, err)
 		}
-		port := h.Port
-		if port == 0 {
-			port = p.BasePort + i
+		if h.Port == 0 {
+			return nil, fmt.Errorf("host %s: no port (the environment's hosts are not resolved: platform.ResolveHosts)", h.Name)
 		}
-		out = append(out, &platform.Target{
-			Name:       h.Name,
-			Address:    "127.0.0.1",
-			Roles:      append([]string{h.Cluster}, h.Roles...),
-			DeployTo:   dir,
-			Port:       port,
-			HealthAddr: fmt.Sprintf("127.0.0.1:%d", port),
-			PublicURL:  fmt.Sprintf("http://127.0.0.1:%d", port),
-			Transport:  &Transport{Dir: dir},
-		})
+		t := platform.NewTarget(h)
+		t.Address = "127.0.0.1"
+		t.DeployTo = dir
+		t.PublicURL = fmt.Sprintf("http://127.0.0.1:%d", t.Port)
+		t.Transport = &Transport{Dir: dir}
+		out = append(out, t)
 	}
 	return &platform.TargetsResponse{Targets: out}, nil
-}
-
-func selected(names []string, n string) bool {
-	if len(names) == 0 {
-		return true
-	}
-	for _, x := range names {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }
 
 // Transport runs commands on this machine. Dir is the default working

@@ -19,7 +19,7 @@ const DialConcurrency = 32
 
 // DefaultAppPort is the PORT a host's web process gets when neither the
 // host nor the app's health check names one.
-const DefaultAppPort = 8000
+const DefaultAppPort = platform.DefaultWebPort
 
 // DefaultHostDir is the host-level plat directory (the port registry).
 const DefaultHostDir = "~/.plat"
@@ -44,7 +44,7 @@ func (Factory) Schema() platform.Schema {
 		{Name: "server_alive_count_max", Type: platform.TypeNumber, Description: `unanswered keepalive intervals before the connection is declared lost (default: ~/.ssh/config's ServerAliveCountMax, or 3)`},
 		{Name: "base_port", Type: platform.TypeNumber, Description: `first web port the host's port registry gives an app that names none (no host port, no health port); each app on a host keeps its own from then on (default: 8000); host var "base_port" overrides it per host`},
 		{Name: "host_dir", Type: platform.TypeString, Description: `host-level plat directory, shared by the apps on a host, that holds the port registry (default: "~/.plat", the login's home)`},
-	}}
+	}, Hosts: &platform.HostDefaults{PortFromHost: true}}
 }
 
 // settings is a decoded provider block.
@@ -177,7 +177,7 @@ func (p *provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 				errs[i] = err
 				return
 			}
-			targets[i] = target(req.App, h, conn)
+			targets[i] = target(h, conn)
 			targets[i].Ports = ports
 		}()
 	}
@@ -201,28 +201,13 @@ func (p *provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 	return &platform.TargetsResponse{Targets: targets}, nil
 }
 
-// selectHosts returns the environment's hosts, limited to req.Hosts.
+// selectHosts returns the environment's hosts, limited to req.Hosts, in
+// the environment's order.
 func selectHosts(req *platform.TargetsRequest) ([]*platform.Host, error) {
 	if req.Env == nil {
 		return nil, fmt.Errorf("ssh provider: no environment")
 	}
-	all := req.Env.Hosts()
-	if req.Hosts == nil {
-		return all, nil
-	}
-	byName := map[string]*platform.Host{}
-	for _, h := range all {
-		byName[h.Name] = h
-	}
-	var out []*platform.Host
-	for _, n := range req.Hosts {
-		h, ok := byName[n]
-		if !ok {
-			return nil, fmt.Errorf("environment %s has no host %q", req.Env.Name, n)
-		}
-		out = append(out, h)
-	}
-	return out, nil
+	return platform.SelectHosts(req.Env, req.Hosts, "")
 }
 
 // spec is how to reach h: provider settings, overridden by the host vars
@@ -287,36 +272,17 @@ func (p *provider) ports(h *platform.Host) (*platform.PortRegistry, error) {
 	return r, nil
 }
 
-// target describes h reached over conn.
-func target(app *platform.App, h *platform.Host, conn *Conn) *platform.Target {
-	t := &platform.Target{
-		Name:      h.Name,
-		Address:   h.Address,
-		DeployTo:  h.DeployTo,
-		Port:      h.Port,
-		Transport: conn,
-	}
-	if t.Address == "" {
-		t.Address = h.Name
-	}
-	if h.Cluster != "" {
-		t.Roles = append(t.Roles, h.Cluster)
-	}
-	for _, r := range h.Roles {
-		if !t.HasRole(r) {
-			t.Roles = append(t.Roles, r)
-		}
-	}
-	if t.Port == 0 && app != nil && app.Health != nil {
-		t.Port = app.Health.Port
-	}
+// target describes h reached over conn: the web process listens on the
+// host's loopback, and health checks reach it through the connection.
+func target(h *platform.Host, conn *Conn) *platform.Target {
+	t := platform.NewTarget(h)
 	if t.Port == 0 {
-		// Until the host's port registry says otherwise (engine).
+		// The configuration names none: until the host's port registry
+		// says otherwise (engine/ports.go).
 		t.Port = DefaultAppPort
+		t.HealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
 	}
-	// The web process listens on the host's loopback; health checks
-	// reach it through the connection.
-	t.HealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
+	t.Transport = conn
 	return t
 }
 

@@ -53,6 +53,8 @@ func TestTargets(t *testing.T) {
 		"ssh_config":      filepath.Join(t.TempDir(), "none"),
 		"connect_timeout": "5s",
 	})
+	// As the loader does: ports come from the model, resolved once.
+	platform.ResolveHosts(app, env, Factory{}.Schema().Hosts)
 	resp, err := p.Targets(t.Context(), &platform.TargetsRequest{App: app, Env: env})
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +94,19 @@ func TestTargets(t *testing.T) {
 		t.Fatalf("subset: %v %v", resp, err)
 	}
 	resp.Targets[0].Transport.Close()
-	if _, err := p.Targets(t.Context(), &platform.TargetsRequest{Env: env, Hosts: []string{"web9"}}); err == nil || !strings.Contains(err.Error(), "web9") {
+	if _, err := p.Targets(t.Context(), &platform.TargetsRequest{Env: env, Hosts: []string{"web9"}}); err == nil || !strings.Contains(err.Error(), `no host "web9"; did you mean "web1"?`) {
 		t.Fatalf("unknown host: %v", err)
+	}
+	// Asked in another order, the targets come in the environment's.
+	resp, err = p.Targets(t.Context(), &platform.TargetsRequest{App: app, Env: env, Hosts: []string{"web3", "web1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range resp.Targets {
+		tg.Transport.Close()
+	}
+	if len(resp.Targets) != 2 || resp.Targets[0].Name != "web1" || resp.Targets[1].Name != "web3" {
+		t.Fatalf("order: %v", resp.Targets)
 	}
 }
 
@@ -105,6 +118,7 @@ func TestTargetsThroughSSHConfig(t *testing.T) {
 		c.Hosts = append(c.Hosts, &platform.Host{Name: h.Name, Cluster: "app", DeployTo: h.Root})
 	}
 	env := &platform.Environment{Name: "prod", Clusters: []*platform.Cluster{c}}
+	platform.ResolveHosts(nil, env, Factory{}.Schema().Hosts)
 	p := newProvider(t, map[string]any{"ssh_config": f.SSHConfig})
 	resp, err := p.Targets(t.Context(), &platform.TargetsRequest{Env: env})
 	if err != nil {

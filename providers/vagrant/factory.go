@@ -22,7 +22,7 @@ func (Factory) Schema() platform.Schema {
 		{Name: "memory", Type: platform.TypeNumber, Description: "memory per machine in MiB"},
 		{Name: "cpus", Type: platform.TypeNumber, Description: "CPUs per machine"},
 		{Name: "settings", Type: platform.TypeStringMap, Description: `extra attributes set in the provider block (p.KEY = VALUE; "true", "false" and numbers are passed bare)`},
-	}}
+	}, Hosts: &platform.HostDefaults{}}
 }
 
 // config is a decoded provider block.

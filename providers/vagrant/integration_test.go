@@ -18,13 +18,15 @@ import (
 )
 
 func twoHostEnv() (*platform.App, *platform.Environment) {
-	return &platform.App{Name: "demo"}, &platform.Environment{
+	app, env := &platform.App{Name: "demo"}, &platform.Environment{
 		Name: "laptop",
 		Clusters: []*platform.Cluster{{Name: "web", Hosts: []*platform.Host{
 			{Name: "web1", Cluster: "web"},
 			{Name: "web2", Cluster: "web", Roles: []string{"worker"}},
 		}}},
 	}
+	platform.ResolveHosts(app, env, Factory{}.Schema().Hosts) // as the loader does
+	return app, env
 }
 
 func run(ctx context.Context, t *testing.T, tr platform.Transport, args ...string) string {

@@ -33,7 +33,7 @@ type Provider struct {
 const (
 	// DefaultPort is the web process's PORT when neither the host nor the
 	// app's health check names one.
-	DefaultPort = 8000
+	DefaultPort = platform.DefaultWebPort
 	// connectTimeout bounds one SSH connect to a machine.
 	connectTimeout = 20 * time.Second
 )
@@ -161,7 +161,7 @@ func (pj *project) spec() *vagrantfileSpec {
 		spec.PrivateKeyPath = filepath.Join(pj.dir, keyFile)
 	}
 	for _, h := range pj.hosts {
-		m := machineSpec{Name: h.Name, Roles: hostRoles(h)}
+		m := machineSpec{Name: h.Name, Roles: h.AllRoles()}
 		if pj.cfg.Provider == "docker" {
 			m.Container = containerName(pj.stateDir, pj.env.Name, h.Name)
 		}
@@ -177,21 +177,6 @@ func (pj *project) spec() *vagrantfileSpec {
 		}
 	}
 	return spec
-}
-
-// hostRoles is the host's roles with its cluster first (a cluster name
-// counts as a role), without duplicates.
-func hostRoles(h *platform.Host) []string {
-	var out []string
-	if h.Cluster != "" {
-		out = append(out, h.Cluster)
-	}
-	for _, r := range h.Roles {
-		if !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // hasVagrantfile reports whether there is anything for Vagrant to look at.
@@ -229,27 +214,19 @@ func (pj *project) userNames() []string {
 
 // machineHosts pairs every selected machine with its declared host (a
 // host made from the machine when plat.hcl declares none).
+// The machines' hosts are resolved as the loader resolves declared ones
+// (platform.ResolveHosts), and selected in order (platform.SelectHosts).
 func (pj *project) machineHosts(ms []MachineState, only []string) ([]*platform.Host, error) {
-	var hosts []*platform.Host
-	if len(pj.hosts) > 0 {
-		hosts = pj.hosts
-	} else {
+	env := pj.env
+	if len(pj.hosts) == 0 {
+		c := &platform.Cluster{}
 		for _, m := range ms {
-			hosts = append(hosts, &platform.Host{Name: m.Name})
+			c.Hosts = append(c.Hosts, &platform.Host{Name: m.Name})
 		}
+		env = &platform.Environment{Name: pj.env.Name, DeployTo: pj.env.DeployTo, Provider: pj.env.Provider, Clusters: []*platform.Cluster{c}}
+		platform.ResolveHosts(pj.app, env, Factory{}.Schema().Hosts)
 	}
-	if only == nil {
-		return hosts, nil
-	}
-	var out []*platform.Host
-	for _, name := range only {
-		i := slices.IndexFunc(hosts, func(h *platform.Host) bool { return h.Name == name })
-		if i < 0 {
-			return nil, fmt.Errorf("environment %s has no host %q", pj.env.Name, name)
-		}
-		out = append(out, hosts[i])
-	}
-	return out, nil
+	return platform.SelectHosts(env, only, "")
 }
 
 // Up creates and starts every machine with `vagrant up`. Vagrant brings
@@ -615,24 +592,13 @@ func (pj *project) target(ctx context.Context, h *platform.Host, sc SSHConfig, s
 	if err != nil {
 		return nil, fmt.Errorf("host %s: connect over ssh: %w", h.Name, err)
 	}
-	t := &platform.Target{
-		Name:      h.Name,
-		Address:   net.JoinHostPort(sc.HostName, strconv.Itoa(orPort(sc.Port))),
-		Roles:     hostRoles(h),
-		DeployTo:  h.DeployTo,
-		Port:      h.Port,
-		Transport: conn,
-	}
+	t := platform.NewTarget(h)
+	t.Address = net.JoinHostPort(sc.HostName, strconv.Itoa(orPort(sc.Port)))
+	t.Transport = conn
 	if t.DeployTo == "" {
-		t.DeployTo = "/srv/" + orDefault(pj.appName(), "app")
+		// An app without a name (hand-built): ResolveHosts had none to use.
+		t.DeployTo = "/srv/app"
 	}
-	if t.Port == 0 && pj.app != nil && pj.app.Health != nil {
-		t.Port = pj.app.Health.Port
-	}
-	if t.Port == 0 {
-		t.Port = DefaultPort
-	}
-	t.HealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Port))
 	if err := prepareDeployTo(ctx, conn, t.DeployTo); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("host %s: %w", h.Name, err)

@@ -31,7 +31,7 @@ func (Factory) Schema() platform.Schema {
 		{Name: "via", Type: platform.TypeString, Description: "user@host: reach root with ssh instead of locally"},
 		{Name: "ssh_options", Type: platform.TypeStringList, Description: "extra arguments for ssh (before the destination)"},
 		{Name: "base_port", Type: platform.TypeNumber, Description: "PORT of the first host; the next hosts count up (default 8000)"},
-	}}
+	}, Hosts: &platform.HostDefaults{PortBase: "base_port", PortBaseDefault: 8000}}
 }
 
 // Version is reported to `plat plugins list`.
@@ -44,10 +44,9 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		return nil, fmt.Errorf("provider dirs: root = %q must be an absolute path", root)
 	}
 	p := &Provider{
-		root:     path.Clean(root),
-		via:      cfg.String("via", ""),
-		sshOpts:  cfg.Strings("ssh_options"),
-		basePort: cfg.Int("base_port", 8000),
+		root:    path.Clean(root),
+		via:     cfg.String("via", ""),
+		sshOpts: cfg.Strings("ssh_options"),
 	}
 	if strings.HasPrefix(p.via, "-") {
 		return nil, fmt.Errorf("provider dirs: via = %q is not a destination", p.via)
@@ -57,36 +56,31 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 
 // Provider turns hosts into directories.
 type Provider struct {
-	root     string
-	via      string
-	sshOpts  []string
-	basePort int
+	root    string
+	via     string
+	sshOpts []string
 }
 
 // host is one selected host with its directory.
 type host struct {
 	*platform.Host
-	index int
-	dir   string
+	dir string
 }
 
 func (p *Provider) hosts(env *platform.Environment, only []string) ([]host, error) {
 	if env == nil {
 		return nil, fmt.Errorf("provider dirs: no environment")
 	}
-	want := map[string]bool{}
-	for _, h := range only {
-		want[h] = true
+	hs, err := platform.SelectHosts(env, only, "")
+	if err != nil {
+		return nil, err
 	}
 	var out []host
-	for i, h := range env.Hosts() {
-		if len(only) > 0 && !want[h.Name] {
-			continue
-		}
+	for _, h := range hs {
 		if h.Name == "" || h.Name == "." || h.Name == ".." || strings.ContainsAny(h.Name, "/\x00") {
 			return nil, fmt.Errorf("provider dirs: host name %q cannot be a directory name", h.Name)
 		}
-		out = append(out, host{Host: h, index: i, dir: path.Join(p.root, h.Name)})
+		out = append(out, host{Host: h, dir: path.Join(p.root, h.Name)})
 	}
 	return out, nil
 }
@@ -133,17 +127,11 @@ func (p *Provider) Targets(ctx context.Context, req *platform.TargetsRequest) (*
 		if !ok {
 			return nil, fmt.Errorf("host %s: directory %s does not exist\nhint: plat up %s creates it", h.Name, h.dir, req.Env.Name)
 		}
-		t := &platform.Target{
-			Name:      h.Name,
-			Address:   "localhost",
-			Roles:     roles(h.Host),
-			DeployTo:  p.deployTo(req.Env, h),
-			Port:      h.Port,
-			Transport: p.transport(h.Name, h.dir),
-		}
-		if t.Port == 0 {
-			t.Port = p.basePort + h.index
-		}
+		// The sdk resolved the host's port from base_port (Schema.Hosts).
+		t := platform.NewTarget(h.Host)
+		t.Address = "localhost"
+		t.DeployTo = p.deployTo(req.Env, h)
+		t.Transport = p.transport(h.Name, h.dir)
 		if p.via != "" {
 			t.Address = viaHost(p.via)
 			t.HealthAddr = t.Address + ":" + strconv.Itoa(t.Port)
@@ -167,19 +155,6 @@ func (p *Provider) deployTo(env *platform.Environment, h host) string {
 		d = path.Join(h.dir, d)
 	}
 	return d
-}
-
-func roles(h *platform.Host) []string {
-	out := []string{}
-	if h.Cluster != "" {
-		out = append(out, h.Cluster)
-	}
-	for _, r := range h.Roles {
-		if r != h.Cluster {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 func viaHost(via string) string {
