@@ -143,7 +143,7 @@ func TestLoadValid(t *testing.T) {
 
 				laptop := env(t, p, "laptop")
 				eq(t, "laptop provider", laptop.Provider, platform.ProviderConfig{Type: "docker", Values: map[string]any{"image": "plat/base:bookworm"},
-					Where: map[string]string{"image": "testdata/valid/example.hcl:36:31"}})
+					Where: map[string]string{"": "testdata/valid/example.hcl:36:12", "image": "testdata/valid/example.hcl:36:31"}})
 				eq(t, "laptop hosts", hostNames(laptop), []string{"web1", "web2"})
 				eq(t, "laptop deploy_to default", laptop.DeployTo, "/srv/caseconductor")
 				eq(t, "laptop private", laptop.Private, filepath.Join(filepath.Dir(abs), "caseconductor-private", "laptop"))

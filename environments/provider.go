@@ -14,6 +14,9 @@ import (
 // registered in Options.Providers.
 func (l *loader) decodeProvider(b *hcl.Block, sc scope) platform.ProviderConfig {
 	cfg := platform.ProviderConfig{Type: b.Labels[0], Values: map[string]any{}, Where: map[string]string{}}
+	if r := b.LabelRanges[0]; r.Filename != "" {
+		cfg.Where[""] = fmt.Sprintf("%s:%d:%d", relPath(l.dir, r.Filename), r.Start.Line, r.Start.Column)
+	}
 	if l.opts.Providers == nil {
 		attrs, diags := b.Body.JustAttributes()
 		l.add(diags...)

@@ -1,6 +1,9 @@
 package platform
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -206,8 +209,53 @@ type ProviderConfig struct {
 	Type   string
 	Values map[string]any
 	// Where maps each attribute set in the block to its file:line:col,
-	// for errors (empty across the plugin boundary and in tests).
+	// for errors, and "" to the block's own (empty across the plugin
+	// boundary and in tests).
 	Where map[string]string
+}
+
+// WholeNumber returns the number attribute name as an int from min to
+// max, def when it is not set; a fraction or a value out of range is an
+// error located at the attribute (At).
+func (c ProviderConfig) WholeNumber(name string, def, min, max int) (int, error) {
+	who := "provider " + c.Type
+	if c.Type == "" {
+		who = "provider"
+	}
+	v, set := c.Values[name]
+	if !set || v == nil {
+		return def, nil
+	}
+	var f float64
+	switch x := v.(type) {
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case float64:
+		f = x
+	default:
+		return 0, errors.New(c.At(name, fmt.Sprintf("%s: %s is a %T, want a number", who, name, v)))
+	}
+	if f != math.Trunc(f) || f < float64(min) || f > float64(max) {
+		return 0, errors.New(c.At(name, fmt.Sprintf("%s: %s = %v: want a whole number from %d to %d", who, name, v, min, max)))
+	}
+	return int(f), nil
+}
+
+// Duration returns the duration attribute name (a string such as "10s";
+// the loader checked those it decoded as TypeDuration, this checks the
+// rest), 0 when it is not set.
+func (c ProviderConfig) Duration(name string) (time.Duration, error) {
+	v := c.String(name, "")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New(c.At(name, fmt.Sprintf("provider %s: %s = %q is not a duration (hint: write it like \"10s\" or \"5m\")", c.Type, name, v)))
+	}
+	return d, nil
 }
 
 // At prefixes msg with where the attribute name is set ("plat.hcl:12:5:

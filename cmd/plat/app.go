@@ -65,6 +65,10 @@ type app struct {
 	// loaded is a load whose diagnostics were printed, for the next
 	// loadDiags (via.go loads before the command does).
 	loaded *loadResult
+	// factories are the provider factories of the command, by project
+	// directory: made once, so a plugin the load started is the one the
+	// engine, validate and the rest use (never started twice).
+	factories map[string]map[string]platform.ProviderFactory
 }
 
 type loadResult struct {

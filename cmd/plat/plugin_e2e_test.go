@@ -194,3 +194,70 @@ func pidsOf(t *testing.T, path string) []int {
 	}
 	return pids
 }
+
+// TestPluginStartedOncePerCommand counts the launches of a plugin that
+// records each start: the load (which needs the plugin's schema), the
+// provider check of validate and the engine of a push or status share one
+// plugin process per command.
+func TestPluginStartedOncePerCommand(t *testing.T) {
+	p := newProject(t)
+	r := p.mustPlat("plugins", "install", mustAbs(t, "../../plugins/internal/testplugins/plat-provider-counted"))
+	if !strings.Contains(r.stdout, "installed counted") {
+		t.Fatalf("install: %s", r)
+	}
+	base := freePorts(t, 2)
+	hcl := fmt.Sprintf(`
+environment "counted" {
+  provider "counted" {
+    base_port = %d
+  }
+  env = {
+    NOTES_DB = %q
+  }
+  private = "../notes-private/local"
+  cluster "web" {
+    count = 2
+  }
+}
+`, base, filepath.Join(p.root, "counted.sqlite3"))
+	f, err := os.OpenFile(filepath.Join(p.dir, "plat.hcl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(hcl)
+	f.Close()
+	p.git("commit", "-q", "-am", "counted environment")
+	t.Cleanup(func() { p.plat("down", "counted") })
+
+	launches := filepath.Join(t.TempDir(), "launches")
+	p.env = append(p.env, "PLAT_TEST_LAUNCH_LOG="+launches)
+	count := func() int {
+		b, err := os.ReadFile(launches)
+		if os.IsNotExist(err) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "\n")
+	}
+	for _, args := range [][]string{
+		{"validate"},
+		{"push", "counted"},
+		{"status", "counted"},
+		{"exec", "counted", "--host", "web2", "--", "true"},
+	} {
+		before := count()
+		p.mustPlat(args...)
+		if n := count() - before; n != 1 {
+			t.Errorf("plat %s started the plugin %d times, want once", strings.Join(args, " "), n)
+		}
+	}
+	// The plugin resolved its hosts' ports from base_port (the schema of
+	// protocol v1 cannot carry them to plat): each host serves on its own.
+	serves(t, []int{base, base + 1}, "release r1")
+	// An unknown host is refused by plat before the plugin sees it.
+	if r := p.plat("exec", "counted", "--host", "web3", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, `no host "web3"; did you mean "web1"?`) {
+		t.Errorf("unknown host: %s", r)
+	}
+}

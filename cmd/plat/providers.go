@@ -34,8 +34,22 @@ func builtinProviders() map[string]platform.ProviderFactory {
 // then plat-provider-<name> plugins (.plat/plugins, ~/.plat/plugins,
 // $PATH). A plugin is started only when plat.hcl names its type, and only
 // if the project's lock file (.plat/plugins.lock.hcl) records its checksum.
+//
+// The map is made once per command and directory, and reused: each
+// pluginFactory starts its plugin once, so the load and the engine share
+// one plugin process.
 func (a *app) providers(dir string) map[string]platform.ProviderFactory {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if out, ok := a.factories[dir]; ok {
+		return out
+	}
 	out := builtinProviders()
+	if a.factories == nil {
+		a.factories = map[string]map[string]platform.ProviderFactory{}
+	}
+	a.factories[dir] = out
 	file := a.fileName()
 	if !filepath.IsAbs(file) {
 		file = filepath.Join(dir, file)

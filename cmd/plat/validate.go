@@ -24,7 +24,7 @@ func newValidateCommand(a *app) *cobra.Command {
 			p, diags, err := a.loadDiags()
 			var problems []diagnosticJSON
 			if err == nil {
-				problems = checkProviderBlocks(p)
+				problems = checkProviderBlocks(p, a.providers(p.Dir))
 			}
 			if a.json {
 				if len(problems) > 0 {
@@ -63,15 +63,16 @@ func newValidateCommand(a *app) *cobra.Command {
 }
 
 // checkProviderBlocks gives every environment's provider block to its
-// built-in provider, which checks what the schema cannot (a count out of
-// range, an unknown trust policy), and returns each refusal as a
-// diagnostic, located at the attribute when the provider named it. A
-// plugin checks its own block when it is used.
-func checkProviderBlocks(p *platform.Project) []diagnosticJSON {
-	builtin := builtinProviders()
+// provider's factory (built-in, or the plugin the load started: its
+// Configure call), whose New parses the block's values and contacts
+// nothing: it checks what the schema cannot (a port out of range, a
+// docker_host that is no address, an unknown trust policy). Each refusal
+// (each of a joined error) is a diagnostic, located at the attribute the
+// provider named (ProviderConfig.At), else at the provider block.
+func checkProviderBlocks(p *platform.Project, factories map[string]platform.ProviderFactory) []diagnosticJSON {
 	var out []diagnosticJSON
 	for _, env := range p.Environments {
-		f, ok := builtin[env.Provider.Type]
+		f, ok := factories[env.Provider.Type]
 		if !ok {
 			continue
 		}
@@ -79,20 +80,39 @@ func checkProviderBlocks(p *platform.Project) []diagnosticJSON {
 		if err == nil {
 			continue
 		}
-		d := diagnosticJSON{Severity: "error", Summary: "Invalid provider block", Detail: fmt.Sprintf("environment %s: %v", env.Name, err)}
-		for _, where := range env.Provider.Where {
-			if !strings.HasPrefix(err.Error(), where+": ") {
-				continue
-			}
-			// where is file:line:col.
-			parts := strings.Split(where, ":")
-			if len(parts) >= 3 {
-				d.File = strings.Join(parts[:len(parts)-2], ":")
-				d.Line, _ = strconv.Atoi(parts[len(parts)-2])
-				d.Column, _ = strconv.Atoi(parts[len(parts)-1])
-			}
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
 		}
-		out = append(out, d)
+		for _, err := range errs {
+			out = append(out, providerDiagnostic(env, err))
+		}
 	}
 	return out
+}
+
+// providerDiagnostic is a provider's refusal of env's block, at the
+// attribute its message starts with (file:line:col: ...), else at the
+// block's label.
+func providerDiagnostic(env *platform.Environment, err error) diagnosticJSON {
+	msg := err.Error()
+	d := diagnosticJSON{Severity: "error", Summary: "Invalid provider block"}
+	where := env.Provider.Where[""]
+	for name, w := range env.Provider.Where {
+		if name != "" && strings.HasPrefix(msg, w+": ") {
+			where = w
+			break
+		}
+	}
+	if where != "" && !strings.HasPrefix(msg, where+": ") {
+		msg = where + ": " + msg
+	}
+	d.Detail = fmt.Sprintf("environment %s: %s", env.Name, msg)
+	// where is file:line:col.
+	if parts := strings.Split(where, ":"); len(parts) >= 3 {
+		d.File = strings.Join(parts[:len(parts)-2], ":")
+		d.Line, _ = strconv.Atoi(parts[len(parts)-2])
+		d.Column, _ = strconv.Atoi(parts[len(parts)-1])
+	}
+	return d
 }

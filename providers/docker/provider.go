@@ -54,16 +54,16 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		for k, v := range env {
 			s, ok := v.(string)
 			if !ok {
-				return nil, fmt.Errorf("provider docker: env.%s is a %T, want a string", k, v)
+				return nil, errors.New(cfg.At("env", fmt.Sprintf("provider docker: env.%s is a %T, want a string", k, v)))
 			}
 			c.Env[k] = s
 		}
 	default:
-		return nil, fmt.Errorf("provider docker: env is a %T, want a map of strings", env)
+		return nil, errors.New(cfg.At("env", fmt.Sprintf("provider docker: env is a %T, want a map of strings", env)))
 	}
 	if c.DockerHost != "" {
 		if _, err := client.ParseHostURL(c.DockerHost); err != nil {
-			return nil, fmt.Errorf("provider docker: docker_host %q: want an address like unix:///var/run/docker.sock or tcp://host:2375", c.DockerHost)
+			return nil, errors.New(cfg.At("docker_host", fmt.Sprintf("provider docker: docker_host %q: want an address like unix:///var/run/docker.sock or tcp://host:2375", c.DockerHost)))
 		}
 	}
 	return New(c), nil

@@ -37,11 +37,12 @@ func (Factory) Schema() platform.Schema {
 
 // New configures a local provider.
 func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
-	p := &Provider{BasePort: cfg.Int("base_port", DefaultBasePort), Root: cfg.String("root", "")}
-	if p.BasePort <= 0 || p.BasePort > 65000 {
-		return nil, fmt.Errorf("provider local: base_port %d is out of range", p.BasePort)
+	cfg.Type = "local"
+	base, err := cfg.WholeNumber("base_port", DefaultBasePort, 1, 65000)
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	return &Provider{BasePort: base, Root: cfg.String("root", "")}, nil
 }
 
 // Provider is the local provider.

@@ -69,6 +69,11 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		PublishMode: cfg.String("publish_mode", "ingress"),
 		Replicas:    map[string]int{},
 	}
+	if c.DockerHost != "" {
+		if _, err := client.ParseHostURL(c.DockerHost); err != nil {
+			return nil, errors.New(cfg.At("docker_host", fmt.Sprintf("docker_host = %q: want an address like unix:///var/run/docker.sock or tcp://host:2375", c.DockerHost)))
+		}
+	}
 	if c.PublishMode != "ingress" && c.PublishMode != "host" {
 		return nil, fmt.Errorf(`publish_mode = %q: want "ingress" or "host"`, c.PublishMode)
 	}

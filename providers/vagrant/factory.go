@@ -1,6 +1,7 @@
 package vagrant
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -64,28 +65,39 @@ func parseConfig(cfg platform.ProviderConfig) (*config, error) {
 		for k, x := range v {
 			s, ok := x.(string)
 			if !ok {
-				return nil, fmt.Errorf("vagrant provider: settings.%s must be a string", k)
+				return nil, errors.New(cfg.At("settings", fmt.Sprintf("vagrant provider: settings.%s must be a string", k)))
 			}
 			c.Settings[k] = s
 		}
 	case nil:
 	default:
-		return nil, fmt.Errorf("vagrant provider: settings must be a map of strings, not %T", v)
+		return nil, errors.New(cfg.At("settings", fmt.Sprintf("vagrant provider: settings must be a map of strings, not %T", v)))
 	}
 	for k := range c.Settings {
 		if !settingKey.MatchString(k) {
-			return nil, fmt.Errorf("vagrant provider: settings key %q is not a provider attribute name (lower-case letters, digits, _)", k)
+			return nil, errors.New(cfg.At("settings", fmt.Sprintf("vagrant provider: settings key %q is not a provider attribute name (lower-case letters, digits, _)", k)))
 		}
 	}
 	if !providerName.MatchString(c.Provider) {
-		return nil, fmt.Errorf("vagrant provider: provider %q is not a Vagrant provider name", c.Provider)
+		return nil, errors.New(cfg.At("provider", fmt.Sprintf("vagrant provider: provider %q is not a Vagrant provider name", c.Provider)))
 	}
 	if c.Memory < 0 || c.CPUs < 0 {
-		return nil, fmt.Errorf("vagrant provider: memory and cpus must be positive")
+		at := "memory"
+		if c.Memory >= 0 {
+			at = "cpus"
+		}
+		return nil, errors.New(cfg.At(at, "vagrant provider: memory and cpus must be positive"))
+	}
+	var err error
+	if c.Memory, err = cfg.WholeNumber("memory", 0, 0, 1<<24); err != nil {
+		return nil, err
+	}
+	if c.CPUs, err = cfg.WholeNumber("cpus", 0, 0, 1024); err != nil {
+		return nil, err
 	}
 	if c.Vagrantfile != "" {
 		if c.Box != "" || c.Image != "" || c.Memory != 0 || c.CPUs != 0 || len(c.Settings) != 0 {
-			return nil, fmt.Errorf("vagrant provider: vagrantfile %q describes the machines itself: remove box, image, memory, cpus and settings", c.Vagrantfile)
+			return nil, errors.New(cfg.At("vagrantfile", fmt.Sprintf("vagrant provider: vagrantfile %q describes the machines itself: remove box, image, memory, cpus and settings", c.Vagrantfile)))
 		}
 		if _, set := cfg.Values["provider"]; !set {
 			// The Vagrantfile (or VAGRANT_DEFAULT_PROVIDER) decides.
@@ -96,7 +108,7 @@ func parseConfig(cfg platform.ProviderConfig) (*config, error) {
 	}
 	if c.Provider == "docker" {
 		if c.Box != "" {
-			return nil, fmt.Errorf("vagrant provider: box %q needs a VM provider; the docker provider runs image (hint: set provider = \"virtualbox\" or drop box)", c.Box)
+			return nil, errors.New(cfg.At("box", fmt.Sprintf("vagrant provider: box %q needs a VM provider; the docker provider runs image (hint: set provider = \"virtualbox\" or drop box)", c.Box)))
 		}
 		if c.Image == "" {
 			c.Image = DefaultImage
@@ -104,10 +116,10 @@ func parseConfig(cfg platform.ProviderConfig) (*config, error) {
 		return c, nil
 	}
 	if c.Image != "" {
-		return nil, fmt.Errorf("vagrant provider: image is for the docker provider, not %q (hint: use box)", c.Provider)
+		return nil, errors.New(cfg.At("image", fmt.Sprintf("vagrant provider: image is for the docker provider, not %q (hint: use box)", c.Provider)))
 	}
 	if c.Box == "" {
-		return nil, fmt.Errorf("vagrant provider: provider %q needs a box (hint: box = \"debian/bookworm64\")", c.Provider)
+		return nil, errors.New(cfg.At("", fmt.Sprintf("vagrant provider: provider %q needs a box (hint: box = \"debian/bookworm64\")", c.Provider)))
 	}
 	return c, nil
 }
