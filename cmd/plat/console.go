@@ -23,9 +23,10 @@ exec -i -t); otherwise standard input is forwarded. Its exit code is plat's.`,
 		Args:        exactArgs(1, "one environment"),
 		Annotations: passthroughOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.envName, o.command, o.console = args[0], cmd.CommandPath(), true
 			o.interactive = true
 			o.tty = a.interactive()
-			return runExec(cmd, a, o, args[0], nil, true)
+			return runExec(cmd.Context(), a, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.sel.Role, "role", "", "on the first host with `ROLE`")

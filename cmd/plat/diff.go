@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -9,8 +10,14 @@ import (
 	"github.com/plat-sh/plat/platform/ui"
 )
 
+type diffOptions struct {
+	envName     string
+	from, to    string
+	showPrivate bool
+}
+
 func newDiffCommand(a *app) *cobra.Command {
-	var showPrivate bool
+	var opts diffOptions
 	cmd := &cobra.Command{
 		Use:   "diff ENV A B",
 		Short: "List the files that changed between two releases",
@@ -26,45 +33,50 @@ never shown.`,
 			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
 				return err
 			}
-			e, err := a.readEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cs, err := e.Diff(cmd.Context(), args[0], args[1], args[2])
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(diffDoc{SchemaVersion: ui.SchemaVersion, Environment: args[0], From: args[1], To: args[2], Changes: changes(cs)})
-			}
-			if len(cs) == 0 {
-				fmt.Fprintf(a.stdout, "%s and %s have the same content\n", args[1], args[2])
-			}
-			for _, c := range cs {
-				mark := map[string]string{"added": "+", "removed": "-", "changed": "~"}[c.Op]
-				suffix := ""
-				if c.Private {
-					suffix = " (private)"
-				}
-				if c.Secret {
-					suffix = " (secret)"
-				}
-				fmt.Fprintf(a.stdout, "%s %s%s\n", mark, c.Path, suffix)
-				if c.Private && showPrivate {
-					for _, side := range []struct{ id, sign string }{{args[1], "-"}, {args[2], "+"}} {
-						body, err := e.PrivateContent(args[0], side.id, c.Path)
-						if err != nil || body == "" {
-							continue
-						}
-						for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
-							fmt.Fprintf(a.stdout, "    %s %s\n", side.sign, l)
-						}
-					}
-				}
-			}
-			return nil
+			opts.envName, opts.from, opts.to = args[0], args[1], args[2]
+			return runDiff(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&showPrivate, "show-private", false, "print the contents of changed private settings")
+	cmd.Flags().BoolVar(&opts.showPrivate, "show-private", false, "print the contents of changed private settings")
 	return cmd
+}
+
+func runDiff(ctx context.Context, a *app, opts diffOptions) error {
+	e, err := a.readEngine(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := e.Diff(ctx, opts.envName, opts.from, opts.to)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(diffDoc{SchemaVersion: ui.SchemaVersion, Environment: opts.envName, From: opts.from, To: opts.to, Changes: changes(cs)})
+	}
+	if len(cs) == 0 {
+		fmt.Fprintf(a.stdout, "%s and %s have the same content\n", opts.from, opts.to)
+	}
+	for _, c := range cs {
+		mark := map[string]string{"added": "+", "removed": "-", "changed": "~"}[c.Op]
+		suffix := ""
+		if c.Private {
+			suffix = " (private)"
+		}
+		if c.Secret {
+			suffix = " (secret)"
+		}
+		fmt.Fprintf(a.stdout, "%s %s%s\n", mark, c.Path, suffix)
+		if c.Private && opts.showPrivate {
+			for _, side := range []struct{ id, sign string }{{opts.from, "-"}, {opts.to, "+"}} {
+				body, err := e.PrivateContent(opts.envName, side.id, c.Path)
+				if err != nil || body == "" {
+					continue
+				}
+				for _, l := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
+					fmt.Fprintf(a.stdout, "    %s %s\n", side.sign, l)
+				}
+			}
+		}
+	}
+	return nil
 }

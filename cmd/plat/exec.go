@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,11 +12,17 @@ import (
 	"github.com/plat-sh/plat/platform/engine"
 )
 
-// execOptions are the flags of plat exec and plat console.
+// execOptions are plat exec's and plat console's arguments and flags.
 type execOptions struct {
+	envName     string
+	argv        []string
 	sel         engine.Selector
 	interactive bool
 	tty         bool
+	// console runs plat console: the app's console command, on one host.
+	console bool
+	// command is the command's path, for errors ("plat exec").
+	command string
 }
 
 func newExecCommand(a *app) *cobra.Command {
@@ -43,7 +50,8 @@ plat's.`,
 		},
 		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExec(cmd, a, o, args[0], args[1:], false)
+			o.envName, o.argv, o.command = args[0], args[1:], cmd.CommandPath()
+			return runExec(cmd.Context(), a, o)
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.sel.Hosts, "host", nil, "run on these `HOSTS` only")
@@ -55,18 +63,18 @@ plat's.`,
 
 // runExec runs plat exec (console: plat console) and makes the remote
 // command's exit code plat's.
-func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []string, console bool) error {
+func runExec(ctx context.Context, a *app, o execOptions) error {
 	if a.json && (o.interactive || o.tty) {
-		return usageError{fmt.Errorf("%s --json: -i and -t pass a terminal or standard input through, which has no JSON form", cmd.CommandPath())}
+		return usageError{fmt.Errorf("%s --json: -i and -t pass a terminal or standard input through, which has no JSON form", o.command)}
 	}
-	e, err := a.outputEngine(cmd.Context())
+	e, err := a.outputEngine(ctx)
 	if err != nil {
 		return err
 	}
 	if !a.json {
 		e.UI = nil
 	}
-	opts := engine.ExecOptions{Selector: o.sel, Argv: argv, Stdout: a.stdout, Stderr: a.stderr}
+	opts := engine.ExecOptions{Selector: o.sel, Argv: o.argv, Stdout: a.stdout, Stderr: a.stderr}
 	if o.interactive || o.tty {
 		opts.Stdin = a.stdin
 	}
@@ -83,10 +91,10 @@ func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []s
 			opts.TTY = t.tty
 		}
 	}
-	if console {
-		err = e.Console(cmd.Context(), envName, opts)
+	if o.console {
+		err = e.Console(ctx, o.envName, opts)
 	} else {
-		err = e.ExecWith(cmd.Context(), envName, opts)
+		err = e.ExecWith(ctx, o.envName, opts)
 	}
 	// The remote program reported its own failure: plat exits as it did.
 	var de *engine.DeployError
@@ -96,12 +104,17 @@ func runExec(cmd *cobra.Command, a *app, o execOptions, envName string, argv []s
 		return nil
 	}
 	if err == nil {
-		a.result(execResult{Environment: envName, Command: argv})
+		a.result(execResult{Environment: o.envName, Command: o.argv})
 	}
 	return err
 }
 
+type runOptions struct {
+	envName, task string
+}
+
 func newRunCommand(a *app) *cobra.Command {
+	var opts runOptions
 	return &cobra.Command{
 		Use:   "run ENV TASK",
 		Short: "Run a task of plat.hcl on demand",
@@ -112,23 +125,33 @@ the task's role, or the environment's first host).`,
 		Args:        exactArgs(2, "an environment and a task"),
 		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.outputEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := e.RunTask(cmd.Context(), args[0], args[1], a.stdout, a.stderr); err != nil {
-				return err
-			}
-			a.result(runResult{Environment: args[0], Task: args[1]})
-			return nil
+			opts.envName, opts.task = args[0], args[1]
+			return runRun(cmd.Context(), a, opts)
 		},
 	}
 }
 
+func runRun(ctx context.Context, a *app, opts runOptions) error {
+	e, err := a.outputEngine(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.RunTask(ctx, opts.envName, opts.task, a.stdout, a.stderr); err != nil {
+		return err
+	}
+	a.result(runResult{Environment: opts.envName, Task: opts.task})
+	return nil
+}
+
+type logsOptions struct {
+	envName string
+	sel     engine.Selector
+	follow  bool
+	lines   int
+}
+
 func newLogsCommand(a *app) *cobra.Command {
-	var sel engine.Selector
-	var follow bool
-	var lines int
+	var opts logsOptions
 	cmd := &cobra.Command{
 		Use:   "logs ENV [--host H] [-f]",
 		Short: "Print the app's process logs",
@@ -148,28 +171,33 @@ kubectl logs -f): give the project file before the command name
 		},
 		Annotations: programOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.outputEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if !a.json {
-				e.UI = nil
-			}
-			if err := e.Logs(cmd.Context(), args[0], sel, lines, follow, a.stdout); err != nil {
-				return err
-			}
-			a.result(logsResult{Environment: args[0]})
-			return nil
+			opts.envName = args[0]
+			return runLogs(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "only these `HOSTS`")
-	cmd.Flags().StringVar(&sel.Role, "role", "", "only hosts with `ROLE`")
+	cmd.Flags().StringSliceVar(&opts.sel.Hosts, "host", nil, "only these `HOSTS`")
+	cmd.Flags().StringVar(&opts.sel.Role, "role", "", "only hosts with `ROLE`")
 	// -f is follow here (as in tail -f), so after logs the global -f FILE
 	// is only --file: a local flag of the same name keeps cobra from
 	// merging the global one and its clashing shorthand. Before the
 	// command name, -f is the global flag (TraverseChildren).
 	cmd.Flags().StringVar(&a.file, "file", "", "project `FILE`, relative to -C (before logs: -f FILE)")
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
-	cmd.Flags().IntVarP(&lines, "lines", "n", 50, "print the last `N` lines")
+	cmd.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep printing new lines")
+	cmd.Flags().IntVarP(&opts.lines, "lines", "n", 50, "print the last `N` lines")
 	return cmd
+}
+
+func runLogs(ctx context.Context, a *app, opts logsOptions) error {
+	e, err := a.outputEngine(ctx)
+	if err != nil {
+		return err
+	}
+	if !a.json {
+		e.UI = nil
+	}
+	if err := e.Logs(ctx, opts.envName, opts.sel, opts.lines, opts.follow, a.stdout); err != nil {
+		return err
+	}
+	a.result(logsResult{Environment: opts.envName})
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,8 +17,7 @@ func newImageCommand(a *app) *cobra.Command {
 		Example: `  plat image build-base
   plat image build-base --tag plat/base:bookworm --force`,
 	}
-	var opts docker.BaseOptions
-	var force bool
+	var opts imageBuildBaseOptions
 	build := &cobra.Command{
 		Use:   "build-base",
 		Short: "Build the Debian base image from debootstrap (no registry needed); cached by tag",
@@ -29,33 +29,42 @@ plat/base:bookworm by default. It does nothing when the tag exists, unless
 		Args:        exactArgs(0, "no arguments"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := docker.Connect(ctx, "")
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			opts.Output = a.stderr
-			var tag string
-			if force {
-				tag, err = docker.BuildBase(ctx, c, opts)
-			} else {
-				tag, err = docker.EnsureBase(ctx, c, opts)
-			}
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(imageDoc{SchemaVersion: ui.SchemaVersion, Tag: tag})
-			}
-			fmt.Fprintf(a.stdout, "%s is ready\n", tag)
-			return nil
+			return runImageBuildBase(cmd.Context(), a, opts)
 		},
 	}
 	build.Flags().StringVar(&opts.Tag, "tag", docker.DefaultImage, "image `TAG` to create")
 	build.Flags().StringVar(&opts.Suite, "suite", "bookworm", "Debian `SUITE`")
 	build.Flags().StringVar(&opts.Mirror, "mirror", "", "Debian archive `URL` (default: this machine's apt source)")
-	build.Flags().BoolVar(&force, "force", false, "rebuild even if the tag exists")
+	build.Flags().BoolVar(&opts.force, "force", false, "rebuild even if the tag exists")
 	cmd.AddCommand(build)
 	return cmd
+}
+
+type imageBuildBaseOptions struct {
+	docker.BaseOptions
+	force bool
+}
+
+func runImageBuildBase(ctx context.Context, a *app, opts imageBuildBaseOptions) error {
+	c, err := docker.Connect(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	base := opts.BaseOptions
+	base.Output = a.stderr
+	var tag string
+	if opts.force {
+		tag, err = docker.BuildBase(ctx, c, base)
+	} else {
+		tag, err = docker.EnsureBase(ctx, c, base)
+	}
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(imageDoc{SchemaVersion: ui.SchemaVersion, Tag: tag})
+	}
+	fmt.Fprintf(a.stdout, "%s is ready\n", tag)
+	return nil
 }

@@ -17,8 +17,15 @@ type lifecycleCommand struct {
 	done                       string
 }
 
+// lifecycleOptions are the arguments and flags of start, stop and restart.
+type lifecycleOptions struct {
+	envName string
+	engine.LifecycleOptions
+}
+
 func newLifecycleCommand(a *app, lc lifecycleCommand) *cobra.Command {
-	var o engine.LifecycleOptions
+	var opts lifecycleOptions
+	o := &opts.LifecycleOptions
 	cmd := &cobra.Command{
 		Use:         lc.name + " ENV [--host H | --role R] [TYPE...]",
 		Short:       lc.short,
@@ -32,24 +39,8 @@ func newLifecycleCommand(a *app, lc lifecycleCommand) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			o.Types = args[1:]
-			if err := lc.run(e, cmd.Context(), args[0], o); err != nil {
-				return err
-			}
-			if a.json {
-				a.result(lifecycleResult{Environment: args[0], Action: lc.done, Types: list(o.Types)})
-				return nil
-			}
-			what := "the processes"
-			if len(o.Types) > 0 {
-				what = strings.Join(o.Types, ", ")
-			}
-			fmt.Fprintf(a.stdout, "%s %s of %s; plat ps %s shows them\n", lc.done, what, args[0], args[0])
-			return nil
+			opts.envName, opts.Types = args[0], args[1:]
+			return runLifecycle(cmd.Context(), a, lc, opts)
 		},
 	}
 	cmd.Flags().StringSliceVar(&o.Hosts, "host", nil, "only these `HOSTS`")
@@ -59,6 +50,26 @@ func newLifecycleCommand(a *app, lc lifecycleCommand) *cobra.Command {
 		cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "answer yes to rollout confirmations")
 	}
 	return cmd
+}
+
+func runLifecycle(ctx context.Context, a *app, lc lifecycleCommand, opts lifecycleOptions) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	if err := lc.run(e, ctx, opts.envName, opts.LifecycleOptions); err != nil {
+		return err
+	}
+	if a.json {
+		a.result(lifecycleResult{Environment: opts.envName, Action: lc.done, Types: list(opts.Types)})
+		return nil
+	}
+	what := "the processes"
+	if len(opts.Types) > 0 {
+		what = strings.Join(opts.Types, ", ")
+	}
+	fmt.Fprintf(a.stdout, "%s %s of %s; plat ps %s shows them\n", lc.done, what, opts.envName, opts.envName)
+	return nil
 }
 
 func newStartCommand(a *app) *cobra.Command {

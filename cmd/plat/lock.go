@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -9,7 +10,13 @@ import (
 	"github.com/plat-sh/plat/platform/ui"
 )
 
+type lockOptions struct {
+	envName   string
+	breakLock bool // lock ENV break
+}
+
 func newLockCommand(a *app) *cobra.Command {
+	var opts lockOptions
 	cmd := &cobra.Command{
 		Use:   "lock ENV [status|break]",
 		Short: "Show or break an environment's deploy lock",
@@ -30,62 +37,68 @@ revisions.log.`,
 			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
 				return err
 			}
-			e, err := a.readEngine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if len(args) == 2 && args[1] == "break" {
-				broken, err := e.BreakLock(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				if a.json {
-					doc := lockBreakDoc{SchemaVersion: ui.SchemaVersion, Environment: args[0], Broken: []brokenLockRow{}}
-					for _, b := range broken {
-						doc.Broken = append(doc.Broken, brokenLockRow{Host: b.Host, Owner: b.Info.Owner, Since: b.Info.Since})
-					}
-					return a.printJSON(doc)
-				}
-				if len(broken) == 0 {
-					fmt.Fprintf(a.stdout, "%s was not locked\n", args[0])
-				}
-				for _, b := range broken {
-					fmt.Fprintf(a.stdout, "%s: broke the lock held by %s since %s\n", b.Host, b.Info.Owner, b.Info.Since.Format(time.RFC3339))
-				}
-				return nil
-			}
-			states, err := e.Lock(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(newLockDoc(args[0], states))
-			}
-			locked := false
-			for _, s := range states {
-				switch {
-				case s.Err != nil:
-					fmt.Fprintf(a.stdout, "%s: %v\n", s.Host, s.Err)
-				case s.Locked:
-					locked = true
-					state := "held"
-					if s.Stale {
-						state = "expired (holder gone)"
-					}
-					fmt.Fprintf(a.stdout, "%s: locked by %s since %s, %s, lease until %s", s.Host, s.Info.Owner, s.Info.Since.Format(time.RFC3339), state, s.Info.Expires.Format(time.RFC3339))
-					if s.Info.Message != "" {
-						fmt.Fprintf(a.stdout, ": %q", s.Info.Message)
-					}
-					fmt.Fprintln(a.stdout)
-				}
-			}
-			if !locked {
-				fmt.Fprintf(a.stdout, "%s is not locked\n", args[0])
-			}
-			return nil
+			opts.envName = args[0]
+			opts.breakLock = len(args) == 2 && args[1] == "break"
+			return runLock(cmd.Context(), a, opts)
 		},
 	}
 	return cmd
+}
+
+func runLock(ctx context.Context, a *app, opts lockOptions) error {
+	e, err := a.readEngine(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.breakLock {
+		broken, err := e.BreakLock(ctx, opts.envName)
+		if err != nil {
+			return err
+		}
+		if a.json {
+			doc := lockBreakDoc{SchemaVersion: ui.SchemaVersion, Environment: opts.envName, Broken: []brokenLockRow{}}
+			for _, b := range broken {
+				doc.Broken = append(doc.Broken, brokenLockRow{Host: b.Host, Owner: b.Info.Owner, Since: b.Info.Since})
+			}
+			return a.printJSON(doc)
+		}
+		if len(broken) == 0 {
+			fmt.Fprintf(a.stdout, "%s was not locked\n", opts.envName)
+		}
+		for _, b := range broken {
+			fmt.Fprintf(a.stdout, "%s: broke the lock held by %s since %s\n", b.Host, b.Info.Owner, b.Info.Since.Format(time.RFC3339))
+		}
+		return nil
+	}
+	states, err := e.Lock(ctx, opts.envName)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(newLockDoc(opts.envName, states))
+	}
+	locked := false
+	for _, s := range states {
+		switch {
+		case s.Err != nil:
+			fmt.Fprintf(a.stdout, "%s: %v\n", s.Host, s.Err)
+		case s.Locked:
+			locked = true
+			state := "held"
+			if s.Stale {
+				state = "expired (holder gone)"
+			}
+			fmt.Fprintf(a.stdout, "%s: locked by %s since %s, %s, lease until %s", s.Host, s.Info.Owner, s.Info.Since.Format(time.RFC3339), state, s.Info.Expires.Format(time.RFC3339))
+			if s.Info.Message != "" {
+				fmt.Fprintf(a.stdout, ": %q", s.Info.Message)
+			}
+			fmt.Fprintln(a.stdout)
+		}
+	}
+	if !locked {
+		fmt.Fprintf(a.stdout, "%s is not locked\n", opts.envName)
+	}
+	return nil
 }
 
 func errArgs(cmd *cobra.Command, what string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -8,7 +9,12 @@ import (
 	"github.com/plat-sh/plat/platform"
 )
 
+type upOptions struct {
+	envName string
+}
+
 func newUpCommand(a *app) *cobra.Command {
+	var opts upOptions
 	return &cobra.Command{
 		Use:   "up ENV",
 		Short: "Create and start an environment's machines (docker, vagrant); idempotent",
@@ -17,22 +23,32 @@ func newUpCommand(a *app) *cobra.Command {
 		Args:        exactArgs(1, "one environment"),
 		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ms, err := e.Up(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			a.printMachines(args[0], ms)
-			return nil
+			opts.envName = args[0]
+			return runUp(cmd.Context(), a, opts)
 		},
 	}
 }
 
+func runUp(ctx context.Context, a *app, opts upOptions) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := e.Up(ctx, opts.envName)
+	if err != nil {
+		return err
+	}
+	a.printMachines(opts.envName, ms)
+	return nil
+}
+
+type downOptions struct {
+	envName string
+	destroy bool
+}
+
 func newDownCommand(a *app) *cobra.Command {
-	var destroy bool
+	var opts downOptions
 	cmd := &cobra.Command{
 		Use:   "down ENV",
 		Short: "Stop the app's processes, and the machines of providers that have them",
@@ -41,25 +57,30 @@ func newDownCommand(a *app) *cobra.Command {
 		Args:        exactArgs(1, "one environment"),
 		Annotations: eventsOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ms, err := e.Down(cmd.Context(), args[0], destroy)
-			if err != nil {
-				return err
-			}
-			a.printMachines(args[0], ms)
-			return nil
+			opts.envName = args[0]
+			return runDown(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().BoolVar(&destroy, "destroy", false, "remove the machines (containers, networks, VMs) too")
+	cmd.Flags().BoolVar(&opts.destroy, "destroy", false, "remove the machines (containers, networks, VMs) too")
 	return cmd
 }
 
-func (a *app) printMachines(env string, ms []platform.MachineStatus) {
+func runDown(ctx context.Context, a *app, opts downOptions) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := e.Down(ctx, opts.envName, opts.destroy)
+	if err != nil {
+		return err
+	}
+	a.printMachines(opts.envName, ms)
+	return nil
+}
+
+func (a *app) printMachines(envName string, ms []platform.MachineStatus) {
 	if a.json {
-		a.result(newMachinesResult(env, ms))
+		a.result(newMachinesResult(envName, ms))
 		return
 	}
 	for _, m := range ms {

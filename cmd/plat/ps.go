@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -10,8 +11,13 @@ import (
 	"github.com/plat-sh/plat/platform/engine"
 )
 
+type psOptions struct {
+	envName string
+	sel     engine.Selector
+}
+
 func newPsCommand(a *app) *cobra.Command {
-	var sel engine.Selector
+	var opts psOptions
 	cmd := &cobra.Command{
 		Use:   "ps ENV [--host H | --role R]",
 		Short: "List the app's processes on each host: type, pid, state, since",
@@ -25,34 +31,39 @@ pid files, or systemd with processes = "systemd"). A state is running, dead
 		Args:        exactArgs(1, "one environment"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			e.UI = nil
-			rows, err := e.Ps(cmd.Context(), args[0], sel)
-			if err != nil {
-				return err
-			}
-			down := 0
-			for _, r := range rows {
-				if r.Error != "" || r.State != engine.StateRunning {
-					down++
-				}
-			}
-			if down > 0 {
-				a.exitCode = exitDeployFail
-			}
-			if a.json {
-				return a.printJSON(newPsDoc(args[0], rows))
-			}
-			writePs(a, rows, time.Now())
-			return nil
+			opts.envName = args[0]
+			return runPs(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().StringSliceVar(&sel.Hosts, "host", nil, "only these `HOSTS`")
-	cmd.Flags().StringVar(&sel.Role, "role", "", "only hosts with `ROLE`")
+	cmd.Flags().StringSliceVar(&opts.sel.Hosts, "host", nil, "only these `HOSTS`")
+	cmd.Flags().StringVar(&opts.sel.Role, "role", "", "only hosts with `ROLE`")
 	return cmd
+}
+
+func runPs(ctx context.Context, a *app, opts psOptions) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	e.UI = nil
+	rows, err := e.Ps(ctx, opts.envName, opts.sel)
+	if err != nil {
+		return err
+	}
+	down := 0
+	for _, r := range rows {
+		if r.Error != "" || r.State != engine.StateRunning {
+			down++
+		}
+	}
+	if down > 0 {
+		a.exitCode = exitDeployFail
+	}
+	if a.json {
+		return a.printJSON(newPsDoc(opts.envName, rows))
+	}
+	writePs(a, rows, time.Now())
+	return nil
 }
 
 func writePs(a *app, rows []engine.ProcessStatus, now time.Time) {

@@ -12,6 +12,7 @@ import (
 )
 
 type pushOptions struct {
+	envName  string
 	ref      string
 	message  string
 	plan     bool
@@ -46,7 +47,8 @@ summary), 2 usage or configuration error, 3 the environment is locked.`,
 			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
 				return err
 			}
-			return runPush(cmd.Context(), a, args[0], opts)
+			opts.envName = args[0]
+			return runPush(cmd.Context(), a, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -60,20 +62,20 @@ summary), 2 usage or configuration error, 3 the environment is locked.`,
 	return cmd
 }
 
-func runPush(ctx context.Context, a *app, env string, opts pushOptions) error {
+func runPush(ctx context.Context, a *app, opts pushOptions) error {
 	e, err := a.engine(ctx)
 	if err != nil {
 		return err
 	}
 	res, err := e.Push(ctx, engine.PushOptions{
-		Env: env, Ref: opts.ref, Message: opts.message, Plan: opts.plan, Resume: opts.resume,
+		Env: opts.envName, Ref: opts.ref, Message: opts.message, Plan: opts.plan, Resume: opts.resume,
 		Yes: opts.yes, Force: opts.force, LockWait: opts.lockWait,
 	})
 	if err != nil {
 		return err
 	}
 	if a.json {
-		a.result(newPushResult(env, res))
+		a.result(newPushResult(opts.envName, res))
 		return nil
 	}
 	if res.Plan != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -8,8 +9,14 @@ import (
 	"github.com/plat-sh/plat/platform/engine"
 )
 
+type rollbackOptions struct {
+	envName  string
+	release  string
+	lockWait time.Duration
+}
+
 func newRollbackCommand(a *app) *cobra.Command {
-	var lockWait time.Duration
+	var opts rollbackOptions
 	cmd := &cobra.Command{
 		Use:   "rollback ENV [RELEASE]",
 		Short: "Switch every host back to an earlier release, without rebuilding",
@@ -31,26 +38,30 @@ it runs on the admin node, from its store.`,
 			if viaDone, err := a.viaAdmin(cmd, args); viaDone || err != nil {
 				return err
 			}
-			e, err := a.engine(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts := engine.RollbackOptions{Env: args[0], LockWait: lockWait}
+			opts.envName = args[0]
 			if len(args) == 2 {
-				opts.Release = args[1]
+				opts.release = args[1]
 			}
-			res, err := e.Rollback(cmd.Context(), opts)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				a.result(newPushResult(args[0], res))
-				return nil
-			}
-			a.printURLs(res.URLs)
-			return nil
+			return runRollback(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().DurationVar(&lockWait, "lock-wait", 0, "wait up to `DURATION` for the deploy lock")
+	cmd.Flags().DurationVar(&opts.lockWait, "lock-wait", 0, "wait up to `DURATION` for the deploy lock")
 	return cmd
+}
+
+func runRollback(ctx context.Context, a *app, opts rollbackOptions) error {
+	e, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := e.Rollback(ctx, engine.RollbackOptions{Env: opts.envName, Release: opts.release, LockWait: opts.lockWait})
+	if err != nil {
+		return err
+	}
+	if a.json {
+		a.result(newPushResult(opts.envName, res))
+		return nil
+	}
+	a.printURLs(res.URLs)
+	return nil
 }
