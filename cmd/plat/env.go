@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -24,89 +25,129 @@ func newEnvCommand(a *app) *cobra.Command {
   plat env diff stage prod
   plat env update ops`,
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:         "list",
-			Short:       "List environments with their provider and host count",
-			Example:     "  plat env list",
-			Args:        exactArgs(0, "no arguments"),
-			Annotations: documentOutput,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				p, err := a.load()
-				if err != nil {
-					return err
-				}
-				if a.json {
-					doc := envListDoc{SchemaVersion: ui.SchemaVersion, Environments: []envListEntry{}}
-					for _, e := range p.Environments {
-						doc.Environments = append(doc.Environments, envListEntry{e.Name, e.Provider.Type, len(e.Hosts()), e.Inherits})
-					}
-					return a.printJSON(doc)
-				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ENVIRONMENT\tPROVIDER\tHOSTS\tINHERITS")
-				for _, e := range p.Environments {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", e.Name, e.Provider.Type, len(e.Hosts()), e.Inherits)
-				}
-				return tw.Flush()
-			},
-		},
-		&cobra.Command{
-			Use:         "show ENV",
-			Short:       "Show an environment resolved, with inheritance applied",
-			Example:     "  plat env show prod",
-			Args:        exactArgs(1, "one environment"),
-			Annotations: documentOutput,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				p, env, err := a.loadEnv(args[0])
-				if err != nil {
-					return err
-				}
-				if a.json {
-					doc := newEnvShowDoc(p, env)
-					addOrigins(&doc, a.files)
-					return a.printJSON(doc)
-				}
-				fmt.Fprint(a.stdout, environments.Describe(p, env))
-				fmt.Fprint(a.stdout, environments.DescribeOrigins(a.files, env.Name))
-				return nil
-			},
-		},
-		&cobra.Command{
-			Use:   "diff A B",
-			Short: "Show what really differs between two environments",
-			Long: `diff compares two environments field by field, inheritance and defaults
-applied. Like diff(1), it exits 0 when they are the same and 1 when they
-differ.`,
-			Example:     "  plat env diff laptop dev",
-			Args:        exactArgs(2, "two environments"),
-			Annotations: documentOutput,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				p, ea, err := a.loadEnv(args[0])
-				if err != nil {
-					return err
-				}
-				eb := p.Environment(args[1])
-				if eb == nil {
-					return unknownEnv(p, args[1])
-				}
-				diffs := environments.DiffFields(p, ea, eb)
-				if len(diffs) > 0 {
-					a.exitCode = exitDeployFail
-				}
-				if a.json {
-					return a.printJSON(newEnvDiffDoc(ea.Name, eb.Name, diffs))
-				}
-				fmt.Fprint(a.stdout, environments.Diff(p, ea, eb))
-				return nil
-			},
-		},
-		newEnvUpdateCommand(a),
-	)
+	cmd.AddCommand(newEnvListCommand(a), newEnvShowCommand(a), newEnvDiffCommand(a), newEnvUpdateCommand(a))
 	return cmd
 }
 
+type envListOptions struct{}
+
+func newEnvListCommand(a *app) *cobra.Command {
+	var opts envListOptions
+	return &cobra.Command{
+		Use:         "list",
+		Short:       "List environments with their provider and host count",
+		Example:     "  plat env list",
+		Args:        exactArgs(0, "no arguments"),
+		Annotations: documentOutput,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEnvList(cmd.Context(), a, opts)
+		},
+	}
+}
+
+func runEnvList(_ context.Context, a *app, _ envListOptions) error {
+	p, err := a.load()
+	if err != nil {
+		return err
+	}
+	if a.json {
+		doc := envListDoc{SchemaVersion: ui.SchemaVersion, Environments: []envListEntry{}}
+		for _, env := range p.Environments {
+			doc.Environments = append(doc.Environments, envListEntry{env.Name, env.Provider.Type, len(env.Hosts()), env.Inherits})
+		}
+		return a.printJSON(doc)
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVIRONMENT\tPROVIDER\tHOSTS\tINHERITS")
+	for _, env := range p.Environments {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", env.Name, env.Provider.Type, len(env.Hosts()), env.Inherits)
+	}
+	return tw.Flush()
+}
+
+type envShowOptions struct {
+	envName string
+}
+
+func newEnvShowCommand(a *app) *cobra.Command {
+	var opts envShowOptions
+	return &cobra.Command{
+		Use:         "show ENV",
+		Short:       "Show an environment resolved, with inheritance applied",
+		Example:     "  plat env show prod",
+		Args:        exactArgs(1, "one environment"),
+		Annotations: documentOutput,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.envName = args[0]
+			return runEnvShow(cmd.Context(), a, opts)
+		},
+	}
+}
+
+func runEnvShow(_ context.Context, a *app, opts envShowOptions) error {
+	p, env, err := a.loadEnv(opts.envName)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		doc := newEnvShowDoc(p, env)
+		addOrigins(&doc, a.files)
+		return a.printJSON(doc)
+	}
+	fmt.Fprint(a.stdout, environments.Describe(p, env))
+	fmt.Fprint(a.stdout, environments.DescribeOrigins(a.files, env.Name))
+	return nil
+}
+
+// envDiffOptions names the two environments plat env diff compares.
+type envDiffOptions struct {
+	a, b string
+}
+
+func newEnvDiffCommand(a *app) *cobra.Command {
+	var opts envDiffOptions
+	return &cobra.Command{
+		Use:   "diff A B",
+		Short: "Show what really differs between two environments",
+		Long: `diff compares two environments field by field, inheritance and defaults
+applied. Like diff(1), it exits 0 when they are the same and 1 when they
+differ.`,
+		Example:     "  plat env diff laptop dev",
+		Args:        exactArgs(2, "two environments"),
+		Annotations: documentOutput,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.a, opts.b = args[0], args[1]
+			return runEnvDiff(cmd.Context(), a, opts)
+		},
+	}
+}
+
+func runEnvDiff(_ context.Context, a *app, opts envDiffOptions) error {
+	p, envA, err := a.loadEnv(opts.a)
+	if err != nil {
+		return err
+	}
+	envB := p.Environment(opts.b)
+	if envB == nil {
+		return unknownEnv(p, opts.b)
+	}
+	diffs := environments.DiffFields(p, envA, envB)
+	if len(diffs) > 0 {
+		a.exitCode = exitDeployFail
+	}
+	if a.json {
+		return a.printJSON(newEnvDiffDoc(envA.Name, envB.Name, diffs))
+	}
+	fmt.Fprint(a.stdout, environments.Diff(p, envA, envB))
+	return nil
+}
+
+type envUpdateOptions struct {
+	name string // "" for every shared source
+}
+
 func newEnvUpdateCommand(a *app) *cobra.Command {
+	var opts envUpdateOptions
 	return &cobra.Command{
 		Use:   "update [NAME]",
 		Short: "Move the pins of shared sources to their ref's current commit",
@@ -126,57 +167,64 @@ the same definitions. A project with errors keeps its old pins.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, _, err := a.loadWith(func(o *environments.Options) {
-				if len(args) == 1 {
-					o.Update = args
-				} else {
-					o.UpdateAll = true
-				}
-			})
-			srcs := a.files.Sources()
-			if len(args) == 1 && !slices.ContainsFunc(srcs, func(s environments.Source) bool { return s.Name == args[0] }) && err == nil {
-				var names []string
-				for _, s := range srcs {
-					names = append(names, s.Name)
-				}
-				return usageError{fmt.Errorf("plat.hcl has no shared source %q%s (declared: %s)", args[0], suggest.Hint(args[0], names), orNone(names))}
+			if len(args) == 1 {
+				opts.name = args[0]
 			}
-			if err != nil {
-				var ce configError
-				if errors.As(err, &ce) && len(srcs) > 0 {
-					fmt.Fprintln(a.stderr, "plat env update: no pin moved; the lock file is as it was")
-				}
-				return err
-			}
-			if a.json {
-				doc := envUpdateDoc{SchemaVersion: ui.SchemaVersion, Sources: []envUpdateSource{}}
-				for _, s := range srcs {
-					doc.Sources = append(doc.Sources, envUpdateSource{Name: s.Name, Git: s.Git, Ref: s.Ref, Path: s.Path,
-						Previous: s.Previous, Commit: s.Commit, Changed: s.Git != "" && s.Previous != s.Commit})
-				}
-				return a.printJSON(doc)
-			}
-			if len(srcs) == 0 {
-				fmt.Fprintln(a.stdout, "plat.hcl declares no shared source: nothing to update")
-				return nil
-			}
-			for _, s := range srcs {
-				switch {
-				case s.Git == "":
-					fmt.Fprintf(a.stdout, "%s: path %s (not pinned: read as it is)\n", s.Name, s.Path)
-				case len(args) == 1 && s.Name != args[0]:
-					fmt.Fprintf(a.stdout, "%s: %s (kept)\n", s.Name, short(s.Commit))
-				case s.Previous == "":
-					fmt.Fprintf(a.stdout, "%s: pinned %s (%s)\n", s.Name, short(s.Commit), s.Git)
-				case s.Previous == s.Commit:
-					fmt.Fprintf(a.stdout, "%s: %s, already %s's commit (%s)\n", s.Name, short(s.Commit), s.Ref, s.Git)
-				default:
-					fmt.Fprintf(a.stdout, "%s: %s -> %s (%s)\n", s.Name, short(s.Previous), short(s.Commit), s.Git)
-				}
-			}
-			return nil
+			return runEnvUpdate(cmd.Context(), a, opts)
 		},
 	}
+}
+
+func runEnvUpdate(ctx context.Context, a *app, opts envUpdateOptions) error {
+	_, _, err := a.loadWith(func(o *environments.Options) {
+		if opts.name != "" {
+			o.Update = []string{opts.name}
+		} else {
+			o.UpdateAll = true
+		}
+	})
+	srcs := a.files.Sources()
+	if opts.name != "" && !slices.ContainsFunc(srcs, func(s environments.Source) bool { return s.Name == opts.name }) && err == nil {
+		var names []string
+		for _, s := range srcs {
+			names = append(names, s.Name)
+		}
+		return usageError{fmt.Errorf("plat.hcl has no shared source %q%s (declared: %s)", opts.name, suggest.Hint(opts.name, names), orNone(names))}
+	}
+	if err != nil {
+		var ce configError
+		if errors.As(err, &ce) && len(srcs) > 0 {
+			fmt.Fprintln(a.stderr, "plat env update: no pin moved; the lock file is as it was")
+		}
+		return err
+	}
+	if a.json {
+		doc := envUpdateDoc{SchemaVersion: ui.SchemaVersion, Sources: []envUpdateSource{}}
+		for _, s := range srcs {
+			doc.Sources = append(doc.Sources, envUpdateSource{Name: s.Name, Git: s.Git, Ref: s.Ref, Path: s.Path,
+				Previous: s.Previous, Commit: s.Commit, Changed: s.Git != "" && s.Previous != s.Commit})
+		}
+		return a.printJSON(doc)
+	}
+	if len(srcs) == 0 {
+		fmt.Fprintln(a.stdout, "plat.hcl declares no shared source: nothing to update")
+		return nil
+	}
+	for _, s := range srcs {
+		switch {
+		case s.Git == "":
+			fmt.Fprintf(a.stdout, "%s: path %s (not pinned: read as it is)\n", s.Name, s.Path)
+		case opts.name != "" && s.Name != opts.name:
+			fmt.Fprintf(a.stdout, "%s: %s (kept)\n", s.Name, short(s.Commit))
+		case s.Previous == "":
+			fmt.Fprintf(a.stdout, "%s: pinned %s (%s)\n", s.Name, short(s.Commit), s.Git)
+		case s.Previous == s.Commit:
+			fmt.Fprintf(a.stdout, "%s: %s, already %s's commit (%s)\n", s.Name, short(s.Commit), s.Ref, s.Git)
+		default:
+			fmt.Fprintf(a.stdout, "%s: %s -> %s (%s)\n", s.Name, short(s.Previous), short(s.Commit), s.Git)
+		}
+	}
+	return nil
 }
 
 // originJSON is where one setting of env show comes from.

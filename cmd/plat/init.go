@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,13 +30,13 @@ local environment of two hosts and an example ssh environment.`,
   plat -C ~/src/myapp init --force`,
 		Args:        exactArgs(0, "no arguments"),
 		Annotations: documentOutput,
-		RunE:        func(cmd *cobra.Command, args []string) error { return runInit(a, opts) },
+		RunE:        func(cmd *cobra.Command, args []string) error { return runInit(cmd.Context(), a, opts) },
 	}
 	cmd.Flags().BoolVar(&opts.force, "force", false, "overwrite an existing plat.hcl")
 	return cmd
 }
 
-func runInit(a *app, opts initOptions) error {
+func runInit(_ context.Context, a *app, opts initOptions) error {
 	dir, err := a.startDir()
 	if err != nil {
 		return err

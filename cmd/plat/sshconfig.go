@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -9,7 +10,13 @@ import (
 	"github.com/plat-sh/plat/providers/ssh"
 )
 
+type sshConfigOptions struct {
+	envName string
+	host    string // "" for every host
+}
+
 func newSSHConfigCommand(a *app) *cobra.Command {
+	var opts sshConfigOptions
 	return &cobra.Command{
 		Use:   "ssh-config ENV [HOST]",
 		Short: "Show how plat reaches each host of an ssh environment, in ssh -G's format",
@@ -41,35 +48,39 @@ OpenSSH does.
 		},
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, env, err := a.loadEnv(args[0])
-			if err != nil {
-				return err
-			}
-			host := ""
+			opts.envName = args[0]
 			if len(args) == 2 {
-				host = args[1]
+				opts.host = args[1]
 			}
-			// Nothing is connected to: every error is the configuration's
-			// (provider block, ssh_config, host name), exit 2.
-			hosts, err := ssh.ResolveEnvironment(env, p.Dir, host)
-			if err != nil {
-				return usageError{err}
-			}
-			if a.json {
-				return a.printJSON(sshConfigDoc{SchemaVersion: ui.SchemaVersion, Environment: env.Name, Hosts: list(hosts)})
-			}
-			for i, h := range hosts {
-				if i > 0 {
-					fmt.Fprintln(a.stdout)
-				}
-				if h.Name != h.Host {
-					fmt.Fprintf(a.stdout, "# %s\n", h.Name)
-				}
-				if err := h.WriteSSHConfig(a.stdout); err != nil {
-					return err
-				}
-			}
-			return nil
+			return runSSHConfig(cmd.Context(), a, opts)
 		},
 	}
+}
+
+func runSSHConfig(_ context.Context, a *app, opts sshConfigOptions) error {
+	p, env, err := a.loadEnv(opts.envName)
+	if err != nil {
+		return err
+	}
+	// Nothing is connected to: every error is the configuration's
+	// (provider block, ssh_config, host name), exit 2.
+	hosts, err := ssh.ResolveEnvironment(env, p.Dir, opts.host)
+	if err != nil {
+		return usageError{err}
+	}
+	if a.json {
+		return a.printJSON(sshConfigDoc{SchemaVersion: ui.SchemaVersion, Environment: env.Name, Hosts: list(hosts)})
+	}
+	for i, h := range hosts {
+		if i > 0 {
+			fmt.Fprintln(a.stdout)
+		}
+		if h.Name != h.Host {
+			fmt.Fprintf(a.stdout, "# %s\n", h.Name)
+		}
+		if err := h.WriteSSHConfig(a.stdout); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,7 +13,10 @@ import (
 	"github.com/plat-sh/plat/platform/ui"
 )
 
+type validateOptions struct{}
+
 func newValidateCommand(a *app) *cobra.Command {
+	var opts validateOptions
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check plat.hcl and print every problem with file:line:col",
@@ -21,45 +25,49 @@ func newValidateCommand(a *app) *cobra.Command {
 		Args:        exactArgs(0, "no arguments"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, diags, err := a.loadDiags()
-			var problems []diagnosticJSON
-			if err == nil {
-				problems = checkProviderBlocks(p, a.providers(p.Dir))
-			}
-			if a.json {
-				if len(problems) > 0 {
-					err = configError{len(problems)}
-				}
-				var ce configError
-				if err != nil && !errors.As(err, &ce) {
-					return err
-				}
-				doc := validateDoc{SchemaVersion: ui.SchemaVersion, File: a.shownFile(), Valid: err == nil,
-					Environments: []string{}, Diagnostics: append(diagnostics(diags), problems...)}
-				if p != nil {
-					doc.App = p.App.Name
-					for _, e := range p.Environments {
-						doc.Environments = append(doc.Environments, e.Name)
-					}
-				}
-				if perr := a.printJSON(doc); perr != nil {
-					return perr
-				}
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			if len(problems) > 0 {
-				for _, pr := range problems {
-					fmt.Fprintf(a.stderr, "Error: %s\n", pr.Detail)
-				}
-				return configError{len(problems)}
-			}
-			fmt.Fprintf(a.stdout, "%s: app %q, %d environments: ok\n", a.shownFile(), p.App.Name, len(p.Environments))
-			return nil
+			return runValidate(cmd.Context(), a, opts)
 		},
 	}
+}
+
+func runValidate(ctx context.Context, a *app, opts validateOptions) error {
+	p, diags, err := a.loadDiags()
+	var problems []diagnosticJSON
+	if err == nil {
+		problems = checkProviderBlocks(p, a.providers(p.Dir))
+	}
+	if a.json {
+		if len(problems) > 0 {
+			err = configError{len(problems)}
+		}
+		var ce configError
+		if err != nil && !errors.As(err, &ce) {
+			return err
+		}
+		doc := validateDoc{SchemaVersion: ui.SchemaVersion, File: a.shownFile(), Valid: err == nil,
+			Environments: []string{}, Diagnostics: append(diagnostics(diags), problems...)}
+		if p != nil {
+			doc.App = p.App.Name
+			for _, e := range p.Environments {
+				doc.Environments = append(doc.Environments, e.Name)
+			}
+		}
+		if perr := a.printJSON(doc); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		for _, pr := range problems {
+			fmt.Fprintf(a.stderr, "Error: %s\n", pr.Detail)
+		}
+		return configError{len(problems)}
+	}
+	fmt.Fprintf(a.stdout, "%s: app %q, %d environments: ok\n", a.shownFile(), p.App.Name, len(p.Environments))
+	return nil
 }
 
 // checkProviderBlocks gives every environment's provider block to its

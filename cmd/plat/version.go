@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -94,7 +95,10 @@ func (v versionInfo) String() string {
 	return fmt.Sprintf("plat %s%s %s/%s %s plugin-protocol %d", v.Version, detail, v.OS, v.Arch, v.GoVersion, v.PluginProtocol)
 }
 
+type versionOptions struct{}
+
 func newVersionCommand(a *app) *cobra.Command {
+	var opts versionOptions
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print plat's version, commit and build date",
@@ -106,13 +110,17 @@ document (docs/json.md).`,
 		Args:        exactArgs(0, "no arguments"),
 		Annotations: documentOutput,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := readVersion(debug.ReadBuildInfo())
-			if a.json {
-				return a.printJSON(versionDoc{SchemaVersion: ui.SchemaVersion, Version: v.Version, Commit: v.Commit, Date: v.Date,
-					Modified: v.Modified, GoVersion: v.GoVersion, OS: v.OS, Arch: v.Arch, PluginProtocol: v.PluginProtocol})
-			}
-			_, err := fmt.Fprintln(a.stdout, v)
-			return err
+			return runVersion(cmd.Context(), a, opts)
 		},
 	}
+}
+
+func runVersion(ctx context.Context, a *app, opts versionOptions) error {
+	v := readVersion(debug.ReadBuildInfo())
+	if a.json {
+		return a.printJSON(versionDoc{SchemaVersion: ui.SchemaVersion, Version: v.Version, Commit: v.Commit, Date: v.Date,
+			Modified: v.Modified, GoVersion: v.GoVersion, OS: v.OS, Arch: v.Arch, PluginProtocol: v.PluginProtocol})
+	}
+	_, err := fmt.Fprintln(a.stdout, v)
+	return err
 }
