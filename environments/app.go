@@ -71,7 +71,7 @@ func (l *loader) decodeApp(b *hcl.Block) *platform.App {
 		app.LinkedFiles, _ = l.strings(at, s)
 	}
 	if at := a["env"]; at != nil {
-		app.Env, _ = l.stringMap(at, s)
+		app.Environ, _ = l.stringMap(at, s)
 	}
 
 	l.checkSecretNames(content.Blocks)

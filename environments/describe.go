@@ -318,10 +318,10 @@ func hookWhere(h platform.Hook) string {
 
 func mergedEnv(app *platform.App, e *platform.Environment) map[string]string {
 	m := map[string]string{}
-	for k, v := range app.Env {
+	for k, v := range app.Environ {
 		m[k] = v
 	}
-	for k, v := range e.Env {
+	for k, v := range e.Environ {
 		m[k] = v
 	}
 	return m

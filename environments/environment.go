@@ -228,7 +228,7 @@ func (l *loader) decodeEnv(s *envSpec) *platform.Environment {
 		}
 	}
 	if at := a["env"]; at != nil {
-		e.Env, _ = l.stringMap(at, sc)
+		e.Environ, _ = l.stringMap(at, sc)
 		l.appEnvWins(e, at)
 	}
 	if at := a["via"]; at != nil {

@@ -184,7 +184,7 @@ func TestLoadValid(t *testing.T) {
 				eq(t, "buildpacks", a.Buildpacks, []string{"node", "static"})
 				eq(t, "linked_dirs", a.LinkedDirs, []string{"log", "tmp/pids"})
 				eq(t, "linked_files", a.LinkedFiles, []string{"config/database.yml"})
-				eq(t, "app env (locals and functions)", a.Env, map[string]string{"APP_ENV": "production", "GREET": "app-3"})
+				eq(t, "app env (locals and functions)", a.Environ, map[string]string{"APP_ENV": "production", "GREET": "app-3"})
 				eq(t, "migrate", *a.Task("migrate"), platform.Task{Name: "migrate", When: platform.PhaseRelease, Run: []string{"npm", "run", "migrate"}, Role: "db", Timeout: 5 * time.Minute})
 				eq(t, "console", a.Task("console").When, platform.PhaseManual)
 				eq(t, "health", *a.Health, platform.HealthCheck{Command: []string{"curl", "-fsS", "http://127.0.0.1:8080/up"}, Port: 8080, Status: 204, Timeout: 2 * time.Second, Interval: 250 * time.Millisecond, Retries: 40})
@@ -195,7 +195,7 @@ func TestLoadValid(t *testing.T) {
 				eq(t, "deploy_to template", base.DeployTo, "/srv/shop/base/${host.name}")
 				eq(t, "keep_releases", base.KeepReleases, 3)
 				eq(t, "processes", base.Processes, "systemd")
-				eq(t, "env", base.Env, map[string]string{"TIER": "web", "REGION": "phx1"})
+				eq(t, "env", base.Environ, map[string]string{"TIER": "web", "REGION": "phx1"})
 				eq(t, "private", base.Private, filepath.Join(abs, "private", "base"))
 				eq(t, "hosts", hostNames(base), []string{
 					"web01.phx1.example.org", "web02.phx1.example.org", "web03.phx1.example.org",
@@ -249,7 +249,7 @@ func TestLoadValid(t *testing.T) {
 
 				child := env(t, p, "child")
 				eq(t, "child inherits", child.Inherits, "parent")
-				eq(t, "child env replaced, not merged", child.Env, map[string]string{"C": "3"})
+				eq(t, "child env replaced, not merged", child.Environ, map[string]string{"C": "3"})
 				eq(t, "child clusters replaced wholesale", hostNames(child), []string{"c1"})
 				eq(t, "child provider replaced wholesale", child.Provider.Values, map[string]any{"user": "child"})
 				eq(t, "child keeps unset attributes", child.KeepReleases, 7)
@@ -261,7 +261,7 @@ func TestLoadValid(t *testing.T) {
 				eq(t, "grandchild keep_releases", gc.KeepReleases, 2)
 				eq(t, "grandchild hosts from child", hostNames(gc), []string{"c1"})
 				eq(t, "grandchild provider from child", gc.Provider.Values, map[string]any{"user": "child"})
-				eq(t, "grandchild env from child", gc.Env, map[string]string{"C": "3"})
+				eq(t, "grandchild env from child", gc.Environ, map[string]string{"C": "3"})
 				eq(t, "grandchild deploy_to", host(t, gc, "c1").DeployTo, "/srv/grandchild")
 				// The rollout block is replaced wholesale: the parent's
 				// stages and pause are gone, the defaults are back.

@@ -406,8 +406,8 @@ func (l *loader) appEnvWins(e *platform.Environment, at *hcl.Attribute) {
 	if l.app == nil || !l.fromShared(at.Range) {
 		return
 	}
-	for k := range l.app.Env {
-		delete(e.Env, k)
+	for k := range l.app.Environ {
+		delete(e.Environ, k)
 	}
 }
 

@@ -69,8 +69,9 @@ type App struct {
 	// symlinked into every release (Capistrano's linked_dirs/linked_files).
 	LinkedDirs  []string
 	LinkedFiles []string
-	// Env is extra environment for processes and tasks.
-	Env map[string]string
+	// Environ is extra environment variables for processes and tasks
+	// (plat.hcl: env).
+	Environ map[string]string
 }
 
 // Task returns the named task, or nil.
@@ -146,8 +147,9 @@ type Environment struct {
 	// (evaluated from app.private with env.name in scope), "" for none.
 	Private string
 	Hooks   []Hook
-	// Env is extra environment for processes and tasks on every host.
-	Env map[string]string
+	// Environ is extra environment variables for processes and tasks on
+	// every host (plat.hcl: env).
+	Environ map[string]string
 	// Processes selects process supervision: "plat" (default) or "systemd".
 	Processes string
 	// Secrets are the app's and this environment's secret blocks, merged

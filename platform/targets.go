@@ -11,23 +11,23 @@ import (
 
 // UnknownHostError is a host name the environment does not declare.
 type UnknownHostError struct {
-	Env, Host string
+	EnvName, Host string
 	// Hint is `; did you mean "X"?`, or "".
 	Hint string
 }
 
 func (e *UnknownHostError) Error() string {
-	return fmt.Sprintf("environment %s has no host %q%s", e.Env, e.Host, e.Hint)
+	return fmt.Sprintf("environment %s has no host %q%s", e.EnvName, e.Host, e.Hint)
 }
 
 // UnknownRoleError is a role no host of the environment has.
 type UnknownRoleError struct {
-	Env, Role string
-	Hint      string
+	EnvName, Role string
+	Hint          string
 }
 
 func (e *UnknownRoleError) Error() string {
-	return fmt.Sprintf("no host of %s has role %q%s", e.Env, e.Role, e.Hint)
+	return fmt.Sprintf("no host of %s has role %q%s", e.EnvName, e.Role, e.Hint)
 }
 
 // SelectHosts returns the hosts of env named in names (every host when
@@ -47,7 +47,7 @@ func SelectHosts(env *Environment, names []string, role string) ([]*Host, error)
 	}
 	for _, n := range names {
 		if !slices.Contains(declared, n) {
-			return nil, &UnknownHostError{Env: env.Name, Host: n, Hint: suggest.Hint(n, declared)}
+			return nil, &UnknownHostError{EnvName: env.Name, Host: n, Hint: suggest.Hint(n, declared)}
 		}
 	}
 	var out []*Host
@@ -69,7 +69,7 @@ func SelectHosts(env *Environment, names []string, role string) ([]*Host, error)
 				}
 			}
 		}
-		return nil, &UnknownRoleError{Env: env.Name, Role: role, Hint: suggest.Hint(role, roles)}
+		return nil, &UnknownRoleError{EnvName: env.Name, Role: role, Hint: suggest.Hint(role, roles)}
 	}
 	return out, nil
 }

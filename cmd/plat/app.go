@@ -209,7 +209,7 @@ func (a *app) report(err error) int {
 	a.failJSON(msg, code)
 	fmt.Fprintf(a.stderr, "Error: %s\n", msg)
 	if held != nil {
-		fmt.Fprintf(a.stderr, "hint: wait with --lock-wait DURATION, or if the holder is gone: plat lock %s break\n", held.Env)
+		fmt.Fprintf(a.stderr, "hint: wait with --lock-wait DURATION, or if the holder is gone: plat lock %s break\n", held.EnvName)
 	}
 	return code
 }

@@ -199,10 +199,10 @@ func newEnvShowDoc(p *platform.Project, env *platform.Environment) envShowDoc {
 	if d.Provider.Values == nil {
 		d.Provider.Values = map[string]any{}
 	}
-	for k, v := range app.Env {
+	for k, v := range app.Environ {
 		d.Env[k] = v
 	}
-	for k, v := range env.Env {
+	for k, v := range env.Environ {
 		d.Env[k] = v
 	}
 	for _, s := range env.Secrets {

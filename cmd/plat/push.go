@@ -68,7 +68,7 @@ func runPush(ctx context.Context, a *app, opts pushOptions) error {
 		return err
 	}
 	res, err := e.Push(ctx, engine.PushOptions{
-		Env: opts.envName, Ref: opts.ref, Message: opts.message, Plan: opts.plan, Resume: opts.resume,
+		EnvName: opts.envName, Ref: opts.ref, Message: opts.message, Plan: opts.plan, Resume: opts.resume,
 		Yes: opts.yes, Force: opts.force, LockWait: opts.lockWait,
 	})
 	if err != nil {

@@ -54,7 +54,7 @@ func runRollback(ctx context.Context, a *app, opts rollbackOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := e.Rollback(ctx, engine.RollbackOptions{Env: opts.envName, Release: opts.release, LockWait: opts.lockWait})
+	res, err := e.Rollback(ctx, engine.RollbackOptions{EnvName: opts.envName, Release: opts.release, LockWait: opts.lockWait})
 	if err != nil {
 		return err
 	}

@@ -677,11 +677,11 @@ func configHash(app *platform.App, env *platform.Environment) string {
 		sort.Strings(ks)
 		return ks
 	}
-	for _, k := range keys(app.Env) {
-		fmt.Fprintf(h, "app %s=%s\n", k, app.Env[k])
+	for _, k := range keys(app.Environ) {
+		fmt.Fprintf(h, "app %s=%s\n", k, app.Environ[k])
 	}
-	for _, k := range keys(env.Env) {
-		fmt.Fprintf(h, "env %s=%s\n", k, env.Env[k])
+	for _, k := range keys(env.Environ) {
+		fmt.Fprintf(h, "env %s=%s\n", k, env.Environ[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

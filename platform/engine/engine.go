@@ -102,7 +102,7 @@ var (
 
 // LockHeldError says someone else holds the environment's lock (exit 3).
 type LockHeldError struct {
-	Env      string
+	EnvName  string
 	Host     string
 	DeployTo string
 	Info     LockInfo
@@ -114,9 +114,9 @@ type LockHeldError struct {
 func (e *LockHeldError) Error() string {
 	if e.Unreadable {
 		return fmt.Sprintf("environment %s is locked on %s, but %s/.plat/lock/info is unreadable (not written by plat, or cut short): plat takes the lock over once the file is unchanged for %s; `plat lock break %s` removes it now",
-			e.Env, e.Host, e.DeployTo, LockLease, e.Env)
+			e.EnvName, e.Host, e.DeployTo, LockLease, e.EnvName)
 	}
-	return fmt.Sprintf("environment %s is locked by %s since %s (on %s)%s", e.Env, e.Info.Owner,
+	return fmt.Sprintf("environment %s is locked by %s since %s (on %s)%s", e.EnvName, e.Info.Owner,
 		e.Info.Since.Format(time.RFC3339), e.Host, e.Info.messageSuffix())
 }
 

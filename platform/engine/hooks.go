@@ -13,14 +13,14 @@ import (
 
 // hookEnv is the environment hooks see.
 func (p *push) hookEnv(failure string) map[string]string {
-	env := map[string]string{
+	vars := map[string]string{
 		"PLAT_ENV":   p.env.Name,
 		"PLAT_USER":  p.e.user(),
 		"PLAT_HOSTS": strings.Join(hostNames(p.env), ","),
 	}
 	if p.rel != nil {
-		env["PLAT_RELEASE"] = p.rel.ID
-		env["PLAT_GIT_SHA"] = p.rel.GitSHA
+		vars["PLAT_RELEASE"] = p.rel.ID
+		vars["PLAT_GIT_SHA"] = p.rel.GitSHA
 	}
 	prev := map[string]bool{}
 	for _, s := range p.states {
@@ -33,11 +33,11 @@ func (p *push) hookEnv(failure string) map[string]string {
 		ps = append(ps, k)
 	}
 	sort.Strings(ps)
-	env["PLAT_PREVIOUS_RELEASE"] = strings.Join(ps, ",")
+	vars["PLAT_PREVIOUS_RELEASE"] = strings.Join(ps, ",")
 	if failure != "" {
-		env["PLAT_ERROR"] = failure
+		vars["PLAT_ERROR"] = failure
 	}
-	return env
+	return vars
 }
 
 func hostNames(env *platform.Environment) []string {
@@ -94,10 +94,10 @@ func (p *push) starting(ctx context.Context, sha string) error {
 	if p.opts.Plan {
 		return nil
 	}
-	env := p.hookEnv("")
-	env["PLAT_RELEASE"] = release.ID(p.nextNumber())
-	env["PLAT_GIT_SHA"] = sha
-	if err := p.e.runHooks(ctx, p.env, platform.HookStarting, env, p.targets); err != nil {
+	vars := p.hookEnv("")
+	vars["PLAT_RELEASE"] = release.ID(p.nextNumber())
+	vars["PLAT_GIT_SHA"] = sha
+	if err := p.e.runHooks(ctx, p.env, platform.HookStarting, vars, p.targets); err != nil {
 		return fmt.Errorf("hook starting failed; nothing was built or uploaded: %w", err)
 	}
 	return nil

@@ -131,7 +131,7 @@ func (e *Engine) tryAcquire(ctx context.Context, env *platform.Environment, ts [
 				rest = lines[1]
 			}
 			info := decodeLock(hostcmd.ParseKV(rest))
-			return &LockHeldError{Env: env.Name, Host: t.Name, DeployTo: t.DeployTo, Info: info, Unreadable: info.Expires.IsZero()}
+			return &LockHeldError{EnvName: env.Name, Host: t.Name, DeployTo: t.DeployTo, Info: info, Unreadable: info.Expires.IsZero()}
 		}
 		if err != nil {
 			return &HostError{Host: t.Name, Step: "lock", Err: err}

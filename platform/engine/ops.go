@@ -185,7 +185,7 @@ func (e *Engine) RunTask(ctx context.Context, envName, name string, stdout, stde
 // baseEnv is the processes' environment on t for one-off commands: the
 // same variables a push gives the processes of the current release.
 func (e *Engine) baseEnv(ctx context.Context, env *platform.Environment, t *platform.Target) map[string]string {
-	m := mergeEnv(e.Project.App.Env, env.Env)
+	m := mergeEnv(e.Project.App.Environ, env.Environ)
 	if out, err := run(ctx, t, &platform.Command{Args: []string{"readlink", t.DeployTo + "/current"}}); err == nil {
 		if id := strings.TrimPrefix(strings.TrimSpace(out), "releases/"); id != "" {
 			m["PLAT_RELEASE"] = id

@@ -21,7 +21,7 @@ import (
 
 // PushOptions tune a push.
 type PushOptions struct {
-	Env     string
+	EnvName string
 	Ref     string
 	Message string
 	// Plan only builds and prints what would happen.
@@ -79,7 +79,7 @@ type push struct {
 // Push builds, records and rolls out a release (the life of a push is in
 // ARCHITECTURE.md).
 func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
-	env, prov, err := e.environment(opts.Env)
+	env, prov, err := e.environment(opts.EnvName)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (p *push) build(ctx context.Context, work string) error {
 		err = e.step("localhost", "build", fmt.Sprintf("%s (%s@%s)", label, app.Name, short(src.SHA)), func() error {
 			var err error
 			built, err = e.Builder.Build(ctx, &platform.BuildRequest{
-				Dir: src.Dir, Buildpacks: app.Buildpacks, Env: mergeEnv(app.Env, p.env.Env),
+				Dir: src.Dir, Buildpacks: app.Buildpacks, Env: mergeEnv(app.Environ, p.env.Environ),
 				CacheDir: filepath.Join(e.StateDir, "cache", "build", p.env.Name), Output: e.output("localhost"),
 			})
 			return err
@@ -291,11 +291,11 @@ func (p *push) build(ctx context.Context, work string) error {
 		err := e.step("localhost", "task "+t.Name, strings.Join(t.Run, " "), func() error {
 			tctx, cancel := withTimeout(ctx, t.Timeout)
 			defer cancel()
-			env := []string{"PLAT_ENV=" + p.env.Name, "PLAT_GIT_SHA=" + src.SHA}
-			for k, v := range mergeEnv(app.Env, p.env.Env) {
-				env = append(env, k+"="+v)
+			vars := []string{"PLAT_ENV=" + p.env.Name, "PLAT_GIT_SHA=" + src.SHA}
+			for k, v := range mergeEnv(app.Environ, p.env.Environ) {
+				vars = append(vars, k+"="+v)
 			}
-			return runInBuild(tctx, src.Dir, env, t.Run, e.output("localhost"))
+			return runInBuild(tctx, src.Dir, vars, t.Run, e.output("localhost"))
 		})
 		if err != nil {
 			return fmt.Errorf("build task %s failed; nothing was uploaded: %w", t.Name, err)
@@ -706,13 +706,13 @@ func pickHost(ts []*platform.Target, role string) *platform.Target {
 
 // processEnv is the environment of processes and tasks on t.
 func (p *push) processEnv(t *platform.Target) map[string]string {
-	env := mergeEnv(p.e.Project.App.Env, p.env.Env)
-	env["PORT"] = fmt.Sprint(t.Port)
-	env["PLAT_ENV"] = p.env.Name
-	env["PLAT_RELEASE"] = p.rel.ID
-	env["PLAT_HOST"] = t.Name
-	env["PLAT_DEPLOY_TO"] = t.DeployTo
-	return env
+	vars := mergeEnv(p.e.Project.App.Environ, p.env.Environ)
+	vars["PORT"] = fmt.Sprint(t.Port)
+	vars["PLAT_ENV"] = p.env.Name
+	vars["PLAT_RELEASE"] = p.rel.ID
+	vars["PLAT_HOST"] = t.Name
+	vars["PLAT_DEPLOY_TO"] = t.DeployTo
+	return vars
 }
 
 // finish records history and revisions.log on every host and prunes.

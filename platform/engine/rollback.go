@@ -17,7 +17,7 @@ import (
 
 // RollbackOptions tune a rollback.
 type RollbackOptions struct {
-	Env string
+	EnvName string
 	// Release to return to; "" means the release before the newest one
 	// that is current on any host.
 	Release  string
@@ -29,12 +29,12 @@ type RollbackOptions struct {
 // uploaded again from the local store. Hosts already on it are left alone,
 // so a rollback after a halted push makes the fleet consistent.
 func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResult, error) {
-	env, prov, err := e.environment(opts.Env)
+	env, prov, err := e.environment(opts.EnvName)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Release != "" && !release.ValidID(opts.Release) {
-		return nil, fmt.Errorf("%w: %q is not a release id (r1, r2, …; see plat releases %s)", ErrConfig, opts.Release, opts.Env)
+		return nil, fmt.Errorf("%w: %q is not a release id (r1, r2, …; see plat releases %s)", ErrConfig, opts.Release, opts.EnvName)
 	}
 	if s, ok := schedulerOf(prov); ok {
 		return e.rollbackScheduled(ctx, opts, env, s)

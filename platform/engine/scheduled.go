@@ -183,7 +183,7 @@ func (e *Engine) deploy(ctx context.Context, env *platform.Environment, s platfo
 	if err != nil {
 		return nil, err
 	}
-	environ := mergeEnv(e.Project.App.Env, env.Env)
+	environ := mergeEnv(e.Project.App.Environ, env.Environ)
 	environ["PLAT_ENV"] = env.Name
 	environ["PLAT_RELEASE"] = rel.ID
 	environ["PLAT_GIT_SHA"] = rel.GitSHA

@@ -358,9 +358,9 @@ func names(ts []*platform.Target) []string {
 }
 
 func (p *push) processEnvFor(t *platform.Target, id string) map[string]string {
-	env := p.processEnv(t)
-	env["PLAT_RELEASE"] = id
-	return env
+	vars := p.processEnv(t)
+	vars["PLAT_RELEASE"] = id
+	return vars
 }
 
 // processesFor reads a release's process types from the host.

@@ -118,7 +118,7 @@ func AppToProto(a *platform.App) *pluginv1.App {
 	if a == nil {
 		return nil
 	}
-	out := &pluginv1.App{Name: a.Name, Env: a.Env}
+	out := &pluginv1.App{Name: a.Name, Env: a.Environ}
 	if a.Health != nil {
 		out.HealthPort = int32(a.Health.Port)
 	}
@@ -130,7 +130,7 @@ func AppFromProto(a *pluginv1.App) *platform.App {
 	if a == nil {
 		return nil
 	}
-	out := &platform.App{Name: a.GetName(), Env: a.GetEnv()}
+	out := &platform.App{Name: a.GetName(), Environ: a.GetEnv()}
 	if a.GetHealthPort() != 0 {
 		out.Health = &platform.HealthCheck{Port: int(a.GetHealthPort())}
 	}
@@ -143,7 +143,7 @@ func EnvToProto(e *platform.Environment) *pluginv1.Environment {
 		return nil
 	}
 	out := &pluginv1.Environment{
-		Name: e.Name, DeployTo: e.DeployTo, Env: e.Env,
+		Name: e.Name, DeployTo: e.DeployTo, Env: e.Environ,
 		KeepReleases: int32(e.KeepReleases), Processes: e.Processes,
 	}
 	for _, c := range e.Clusters {
@@ -166,7 +166,7 @@ func EnvFromProto(e *pluginv1.Environment) *platform.Environment {
 		return nil
 	}
 	out := &platform.Environment{
-		Name: e.GetName(), DeployTo: e.GetDeployTo(), Env: e.GetEnv(),
+		Name: e.GetName(), DeployTo: e.GetDeployTo(), Environ: e.GetEnv(),
 		KeepReleases: int(e.GetKeepReleases()), Processes: e.GetProcesses(),
 	}
 	for _, c := range e.GetClusters() {

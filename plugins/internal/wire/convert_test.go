@@ -37,7 +37,7 @@ func TestValuesRoundTrip(t *testing.T) {
 
 func TestEnvRoundTrip(t *testing.T) {
 	in := &platform.Environment{
-		Name: "prod", DeployTo: "/srv/app", Env: map[string]string{"A": "1"}, KeepReleases: 5, Processes: "systemd",
+		Name: "prod", DeployTo: "/srv/app", Environ: map[string]string{"A": "1"}, KeepReleases: 5, Processes: "systemd",
 		Clusters: []*platform.Cluster{{Name: "web", Roles: []string{"app"}, Hosts: []*platform.Host{{
 			Name: "web1", Cluster: "web", Roles: []string{"db"}, Address: "10.0.0.1", DeployTo: "/x", Port: 8001,
 			Vars: map[string]string{"k": "v"},
@@ -46,8 +46,8 @@ func TestEnvRoundTrip(t *testing.T) {
 	if got := EnvFromProto(EnvToProto(in)); !reflect.DeepEqual(got, in) {
 		t.Fatalf("round trip = %#v", got)
 	}
-	app := &platform.App{Name: "a", Env: map[string]string{"B": "2"}, Health: &platform.HealthCheck{Port: 9000}}
-	if got := AppFromProto(AppToProto(app)); got.Name != "a" || got.Health.Port != 9000 || got.Env["B"] != "2" {
+	app := &platform.App{Name: "a", Environ: map[string]string{"B": "2"}, Health: &platform.HealthCheck{Port: 9000}}
+	if got := AppFromProto(AppToProto(app)); got.Name != "a" || got.Health.Port != 9000 || got.Environ["B"] != "2" {
 		t.Fatalf("app round trip = %#v", got)
 	}
 	if EnvFromProto(EnvToProto(nil)) != nil || AppFromProto(AppToProto(nil)) != nil {
