@@ -56,7 +56,7 @@ func TestSSHConfigGolden(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ssh-config", "prod", "web9"}, `environment prod has no host "web9" (its hosts: web1, web2, db1)`},
+		{[]string{"ssh-config", "prod", "web9"}, `environment prod has no host "web9"; did you mean "web1"? (its hosts: web1, web2, db1)`},
 		{[]string{"ssh-config", "laptop"}, "environment laptop uses the local provider: plat ssh-config shows ssh environments only"},
 		{[]string{"ssh-config", "moon"}, `unknown environment "moon"`},
 		{[]string{"ssh-config"}, "takes an environment and optionally one host"},

@@ -48,20 +48,17 @@ func ResolveEnvironment(env *platform.Environment, projectDir, host string) ([]R
 		return nil, err
 	}
 	p := pv.(*provider)
-	hosts := env.Hosts()
+	var only []string
 	if host != "" {
+		only = []string{host}
+	}
+	hosts, err := platform.SelectHosts(env, only, "")
+	if err != nil {
 		var names []string
-		var found *platform.Host
-		for _, h := range hosts {
+		for _, h := range env.Hosts() {
 			names = append(names, h.Name)
-			if h.Name == host {
-				found = h
-			}
 		}
-		if found == nil {
-			return nil, fmt.Errorf("environment %s has no host %q (its hosts: %s)", env.Name, host, strings.Join(names, ", "))
-		}
-		hosts = []*platform.Host{found}
+		return nil, fmt.Errorf("%w (its hosts: %s)", err, strings.Join(names, ", "))
 	}
 	var out []Resolved
 	for _, h := range hosts {
