@@ -18,6 +18,23 @@ func TestTransportConformance(t *testing.T) {
 	})
 }
 
+// TestProviderConformance runs the provider suite on the local provider
+// itself (plugins' tests run it through the plugin boundary too).
+func TestProviderConformance(t *testing.T) {
+	env := &platform.Environment{Name: "conf", Clusters: []*platform.Cluster{{Name: "web", Hosts: []*platform.Host{
+		{Name: "web1", Cluster: "web"}, {Name: "web2", Cluster: "web"}, {Name: "web3", Cluster: "web"},
+	}}}}
+	platformtest.TestProvider(t, platformtest.ProviderHarness{
+		Factory: Factory{}, Config: platform.ProviderConfig{Type: "local", Values: map[string]any{"base_port": 9300.0}}, Env: env,
+	})
+	// The ports count up from base_port, in the environment's order.
+	for i, h := range env.Hosts() {
+		if h.Port != 9300+i {
+			t.Errorf("%s: port %d, want %d", h.Name, h.Port, 9300+i)
+		}
+	}
+}
+
 func TestTransportTTY(t *testing.T) {
 	tr := &Transport{Dir: t.TempDir()}
 	resize := make(chan platform.WindowSize, 1)
