@@ -74,7 +74,11 @@
 // "rollback", restart "stop-start" (or "overlap": see
 // platform.RestartOverlap), health = the app's health check (a health block inside
 // rollout is a complete check of its own, not merged with the app's);
-// health checks: timeout 5s, interval 500ms, 20 retries. When the last
+// health checks: timeout 5s, interval 500ms, 20 retries; drain_timeout
+// 10s. The values live in platform/defaults.go (platform.FillDefaults fills
+// them in). Each host's port is its own, else the provider's
+// (platform.ResolveHosts with its Schema.Hosts: the app's health port or
+// 8000, or for local base_port counting up in declaration order). When the last
 // rollout stage is not "100%", a final "100%" stage is appended. A hook
 // runs locally unless on = "hosts".
 package environments

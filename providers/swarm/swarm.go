@@ -39,7 +39,7 @@ const (
 
 // DefaultPort is the PORT the web process listens on in its container
 // (the health block's port, when it names one, wins).
-const DefaultPort = 8000
+const DefaultPort = platform.DefaultWebPort
 
 // AppDir is where the release tree lives in the image.
 const AppDir = "/app"

@@ -51,10 +51,11 @@
 // providers (cloud VMs reached over a network) that first use is the usual
 // trust-on-first-use; pre-seed the known_hosts file to avoid it.
 //
-// Each target gets DeployTo (the host's deploy_to, else /srv/<app>, created
-// for the login user with sudo when it cannot create it itself), Port (the
-// host's, the app's health port, else 8000) and HealthAddr
-// 127.0.0.1:<port>, dialled through the SSH connection.
+// Each target is platform.NewTarget of the resolved host: DeployTo (the
+// host's deploy_to, else /srv/<app>; created for the login user with sudo
+// when it cannot create it itself), Port (the host's, the app's health
+// port, else platform.DefaultWebPort) and HealthAddr 127.0.0.1:<port>,
+// dialled through the SSH connection.
 //
 // # Docker 20.10 and Vagrant 2.3.4
 //
