@@ -31,6 +31,8 @@ const (
 	DefaultWebPort = 8000
 	// DefaultStage is the single rollout stage: every host at once.
 	DefaultStage = "100%"
+	// DefaultSecretTimeout bounds a secret's command without a timeout.
+	DefaultSecretTimeout = 30 * time.Second
 )
 
 // FillDefaults sets every policy value p leaves unset (zero) to its

@@ -23,7 +23,7 @@ import (
 )
 
 // defaultSecretTimeout bounds a secret command without a timeout.
-const defaultSecretTimeout = 30 * time.Second
+const defaultSecretTimeout = platform.DefaultSecretTimeout
 
 // Masked is what plat shows in place of a secret value.
 const Masked = "(secret)"
