@@ -50,7 +50,7 @@ func (e *Engine) Promote(ctx context.Context, opts PromoteOptions) (*PushResult,
 	if err != nil {
 		return nil, err
 	}
-	return e.Push(ctx, PushOptions{Env: opts.To, Message: opts.Message, Yes: opts.Yes, LockWait: opts.LockWait, Force: opts.Force, promote: src})
+	return e.Push(ctx, PushOptions{EnvName: opts.To, Message: opts.Message, Yes: opts.Yes, LockWait: opts.LockWait, Force: opts.Force, promote: src})
 }
 
 // promotionSource finds the release to promote: named, or the one every
