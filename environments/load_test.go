@@ -31,7 +31,7 @@ func testProviders() map[string]platform.Schema {
 			{Name: "connect_timeout", Type: platform.TypeDuration},
 			{Name: "server_alive_interval", Type: platform.TypeDuration},
 			{Name: "server_alive_count_max", Type: platform.TypeNumber},
-		}, Hosts: &platform.HostDefaults{}},
+		}, Hosts: &platform.HostDefaults{PortFromHost: true}},
 		"docker": {Attributes: []platform.Attribute{
 			{Name: "image", Type: platform.TypeString, Required: true},
 			{Name: "networks", Type: platform.TypeStringList},

@@ -92,6 +92,18 @@ func TestResolveHostsAndNewTarget(t *testing.T) {
 		t.Errorf("local ports %d %d %d, deploy_to %q", hs[0].Port, hs[1].Port, hs[2].Port, hs[0].DeployTo)
 	}
 
+	// A host's port registry (ssh) gives the port when none is named.
+	reg := testEnv()
+	ResolveHosts(&App{Name: "shop"}, reg, &HostDefaults{PortFromHost: true})
+	if reg.Hosts()[0].Port != 0 || reg.Hosts()[1].Port != 9001 {
+		t.Errorf("registry ports %d %d", reg.Hosts()[0].Port, reg.Hosts()[1].Port)
+	}
+	reg = testEnv()
+	ResolveHosts(app, reg, &HostDefaults{PortFromHost: true})
+	if reg.Hosts()[0].Port != 7000 {
+		t.Errorf("the health port is named: %d", reg.Hosts()[0].Port)
+	}
+
 	// Without HostDefaults (a protocol v1 plugin) ports stay as declared.
 	plugin := testEnv()
 	ResolveHosts(app, plugin, nil)

@@ -338,57 +338,67 @@ func pusherName() string {
 
 // newViaExecCommand is the admin node's side of via: run one command for
 // a pusher in the app's checkout. Not for people (hidden).
+type viaExecOptions struct {
+	appName string
+	run     adminRun
+	command []string // the plat command to run, after --
+}
+
 func newViaExecCommand(a *app) *cobra.Command {
-	var appName string
-	var run adminRun
+	var opts viaExecOptions
 	cmd := &cobra.Command{
 		Use:    "via-exec --app APP --remote URL --commit SHA [--branch B] [--subdir DIR] -- COMMAND…",
 		Short:  "Run a command for a pusher on this admin node (used by via)",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("via-exec: no command")}
-			}
-			probe := newRootCommand(&app{})
-			probe.Flags().AddFlagSet(probe.PersistentFlags())
-			c, _, err := probe.Traverse(args)
-			if err != nil || c == nil || !viaCommands[c.Name()] {
-				return usageError{fmt.Errorf("via-exec runs %s, not %q", strings.Join(sortedNames(viaCommands), ", "), strings.Join(args, " "))}
-			}
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return err
-			}
-			root, err := remote.AppRoot(home, appName)
-			if err != nil {
-				return usageError{err}
-			}
-			run.checkout.Root = root
-			dir := run.checkout.Dir()
-			if run.subdir != "" {
-				if !filepath.IsLocal(run.subdir) {
-					return usageError{fmt.Errorf("via-exec: --subdir %q is not inside the checkout", run.subdir)}
-				}
-				dir = filepath.Join(dir, run.subdir)
-			}
-			ctx, stop := adminContext(cmd.Context(), a.stdin)
-			defer stop()
-			inner := &app{stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, admin: &run}
-			if f, ok := a.stdin.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
-				inner.stdin = strings.NewReader("") // adminContext reads it
-			}
-			a.exitCode = runApp(ctx, inner, append([]string{"-C", dir}, args...))
-			return nil
+			opts.command = args
+			return runViaExec(cmd.Context(), a, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&appName, "app", "", "the app's name (its directory under ~/"+remote.AppsDir+")")
-	f.StringVar(&run.checkout.Remote, "remote", "", "the app's git remote `URL`")
-	f.StringVar(&run.checkout.Commit, "commit", "", "the commit `SHA` to run the command on")
-	f.StringVar(&run.checkout.Branch, "branch", "", "the pusher's `BRANCH`")
-	f.StringVar(&run.subdir, "subdir", "", "the project's `DIR` in the repository")
-	f.StringVar(&run.pusher, "pusher", "", "who runs the command")
+	f.StringVar(&opts.appName, "app", "", "the app's name (its directory under ~/"+remote.AppsDir+")")
+	f.StringVar(&opts.run.checkout.Remote, "remote", "", "the app's git remote `URL`")
+	f.StringVar(&opts.run.checkout.Commit, "commit", "", "the commit `SHA` to run the command on")
+	f.StringVar(&opts.run.checkout.Branch, "branch", "", "the pusher's `BRANCH`")
+	f.StringVar(&opts.run.subdir, "subdir", "", "the project's `DIR` in the repository")
+	f.StringVar(&opts.run.pusher, "pusher", "", "who runs the command")
 	return cmd
+}
+
+func runViaExec(ctx context.Context, a *app, opts viaExecOptions) error {
+	if len(opts.command) == 0 {
+		return usageError{errors.New("via-exec: no command")}
+	}
+	probe := newRootCommand(&app{})
+	probe.Flags().AddFlagSet(probe.PersistentFlags())
+	c, _, err := probe.Traverse(opts.command)
+	if err != nil || c == nil || !viaCommands[c.Name()] {
+		return usageError{fmt.Errorf("via-exec runs %s, not %q", strings.Join(sortedNames(viaCommands), ", "), strings.Join(opts.command, " "))}
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return err
+	}
+	root, err := remote.AppRoot(home, opts.appName)
+	if err != nil {
+		return usageError{err}
+	}
+	opts.run.checkout.Root = root
+	dir := opts.run.checkout.Dir()
+	if opts.run.subdir != "" {
+		if !filepath.IsLocal(opts.run.subdir) {
+			return usageError{fmt.Errorf("via-exec: --subdir %q is not inside the checkout", opts.run.subdir)}
+		}
+		dir = filepath.Join(dir, opts.run.subdir)
+	}
+	ctx, stop := adminContext(ctx, a.stdin)
+	defer stop()
+	inner := &app{stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, admin: &opts.run}
+	if f, ok := a.stdin.(*os.File); !ok || !isatty.IsTerminal(f.Fd()) {
+		inner.stdin = strings.NewReader("") // adminContext reads it
+	}
+	a.exitCode = runApp(ctx, inner, append([]string{"-C", dir}, opts.command...))
+	return nil
 }
 
 func sortedNames(m map[string]bool) []string {
