@@ -10,6 +10,8 @@ import (
 )
 
 type promoteOptions struct {
+	from, to string // environment names
+	release  string // "" for FROM's current release
 	message  string
 	yes      bool
 	force    bool
@@ -45,11 +47,11 @@ locked.`,
 			if viaDone, err := a.viaPromote(cmd, args); viaDone || err != nil {
 				return err
 			}
-			rel := ""
+			opts.from, opts.to = args[0], args[1]
 			if len(args) == 3 {
-				rel = args[2]
+				opts.release = args[2]
 			}
-			return runPromote(cmd.Context(), a, args[0], args[1], rel, opts)
+			return runPromote(cmd.Context(), a, opts)
 		},
 	}
 	f := cmd.Flags()
@@ -60,19 +62,19 @@ locked.`,
 	return cmd
 }
 
-func runPromote(ctx context.Context, a *app, from, to, rel string, opts promoteOptions) error {
+func runPromote(ctx context.Context, a *app, opts promoteOptions) error {
 	e, err := a.engine(ctx)
 	if err != nil {
 		return err
 	}
 	res, err := e.Promote(ctx, engine.PromoteOptions{
-		From: from, To: to, Release: rel, Message: opts.message, Yes: opts.yes, Force: opts.force, LockWait: opts.lockWait,
+		From: opts.from, To: opts.to, Release: opts.release, Message: opts.message, Yes: opts.yes, Force: opts.force, LockWait: opts.lockWait,
 	})
 	if err != nil {
 		return err
 	}
 	if a.json {
-		a.result(newPushResult(to, res))
+		a.result(newPushResult(opts.to, res))
 		return nil
 	}
 	a.printURLs(res.URLs)
