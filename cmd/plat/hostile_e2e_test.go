@@ -189,7 +189,7 @@ func TestHostileHostState(t *testing.T) {
 		if r.code != 3 {
 			t.Fatalf("push over a fresh unreadable lock: %s", r)
 		}
-		h.says(r.stderr, h.root+"/.plat/lock/info is unreadable", "plat lock break fleet")
+		h.says(r.stderr, h.root+"/.plat/lock/info is unreadable", "plat lock fleet break")
 		if r := h.must("lock", "fleet"); !strings.Contains(r.stdout, "unreadable") {
 			t.Errorf("plat lock does not show the unreadable lock:\n%s", r.stdout)
 		}

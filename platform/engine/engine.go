@@ -113,7 +113,7 @@ type LockHeldError struct {
 
 func (e *LockHeldError) Error() string {
 	if e.Unreadable {
-		return fmt.Sprintf("environment %s is locked on %s, but %s/.plat/lock/info is unreadable (not written by plat, or cut short): plat takes the lock over once the file is unchanged for %s; `plat lock break %s` removes it now",
+		return fmt.Sprintf("environment %s is locked on %s, but %s/.plat/lock/info is unreadable (not written by plat, or cut short): plat takes the lock over once the file is unchanged for %s; `plat lock %s break` removes it now",
 			e.EnvName, e.Host, e.DeployTo, LockLease, e.EnvName)
 	}
 	return fmt.Sprintf("environment %s is locked by %s since %s (on %s)%s", e.EnvName, e.Info.Owner,
