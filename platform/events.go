@@ -27,9 +27,9 @@ type Event struct {
 	Step     string        `json:"step,omitempty"`
 	Message  string        `json:"message,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
-	// Status is "ok", "failed", "skipped" on step_end.
-	Status string `json:"status,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Status is StepOK, StepFailed or StepSkipped on step_end.
+	Status StepStatus `json:"status,omitempty"`
+	Error  string     `json:"error,omitempty"`
 	// Bytes, TotalBytes, WireBytes and Files report upload progress on
 	// EventProgress: Bytes of the TotalBytes of file content the host
 	// receives (its upload plan's size, uncompressed, as the step's
@@ -52,7 +52,7 @@ type SummaryRow struct {
 	Host     string        `json:"host"`
 	Release  string        `json:"release"`
 	Duration time.Duration `json:"duration_ns"`
-	Status   string        `json:"status"`
+	Status   HostState     `json:"status"`
 	Note     string        `json:"note,omitempty"`
 }
 
@@ -66,3 +66,45 @@ type UIFunc func(Event)
 
 // Event calls f.
 func (f UIFunc) Event(e Event) { f(e) }
+
+// StepStatus is how a step ended (step_end's status).
+type StepStatus string
+
+// Step statuses.
+const (
+	StepOK      StepStatus = "ok"
+	StepFailed  StepStatus = "failed"
+	StepSkipped StepStatus = "skipped"
+)
+
+// HostState is where one host stands in a push or a rollback: a summary
+// row's status. The strings are the ones users and --json see.
+type HostState string
+
+// Host states, in the order a push moves a host through them.
+const (
+	HostPending     HostState = "pending"      // nothing done yet
+	HostUploaded    HostState = "uploaded"     // the new release is on the host
+	HostOK          HostState = "ok"           // switched and healthy (or already current)
+	HostFailed      HostState = "failed"       // a step failed (the note says which, or what was undone)
+	HostNotSwitched HostState = "not switched" // uploaded, but the push stopped before its stage
+	HostRolledBack  HostState = "rolled back"  // switched, then returned to its previous release
+)
+
+// Outcome is what a push or rollback came to on one host, as the host's
+// history records it (plat releases shows it).
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeOK         Outcome = "ok"
+	OutcomeFailed     Outcome = "failed"
+	OutcomeRolledBack Outcome = "rolled_back" // on_failure = "rollback" switched the host back
+	OutcomeHalted     Outcome = "halted"      // on_failure = "halt" stopped the push here
+	// OutcomeEngineRolledBack is an engine provider's own rollback (a
+	// swarm service's update failure action), as its history records it.
+	OutcomeEngineRolledBack Outcome = "rolled back"
+	// OutcomeNotDeployed is a release the local store has and no host
+	// ever received.
+	OutcomeNotDeployed Outcome = "not deployed"
+)

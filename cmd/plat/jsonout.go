@@ -295,7 +295,7 @@ func newReleasesDoc(env string, rows []engine.ReleaseRow) releasesDoc {
 	d := releasesDoc{SchemaVersion: ui.SchemaVersion, Environment: env, Releases: []releaseJSON{}}
 	for _, r := range rows {
 		rj := releaseJSON{ID: r.ID, Event: r.Event, Time: r.Time, Pusher: r.Pusher, GitSHA: r.GitSHA,
-			Hosts: r.Hosts, Outcome: r.Outcome, Current: r.Current}
+			Hosts: r.Hosts, Outcome: string(r.Outcome), Current: r.Current}
 		if pf := r.PromotedFrom; pf != nil {
 			rj.PromotedFrom = &promotedFromJSON{Environment: pf.Env, Release: pf.Release, BuildHash: pf.BuildHash}
 		}

@@ -358,9 +358,9 @@ func (e *Engine) startStep(host, step, msg string) time.Time {
 }
 
 func (e *Engine) endStep(host, step string, start time.Time, err error) {
-	ev := platform.Event{Type: platform.EventStepEnd, Host: host, Step: step, Duration: e.now().Sub(start), Status: "ok"}
+	ev := platform.Event{Type: platform.EventStepEnd, Host: host, Step: step, Duration: e.now().Sub(start), Status: platform.StepOK}
 	if err != nil {
-		ev.Status = "failed"
+		ev.Status = platform.StepFailed
 		ev.Error = err.Error()
 		ev.ExitCode = max(platform.ExitCode(err), 0)
 	}

@@ -18,16 +18,16 @@ import (
 // which release, when and by whom. Hosts hold the truth; every pusher reads
 // it, so a team sees one history whoever pushed.
 type HistoryEntry struct {
-	Event        string    `json:"event"` // deploy, rollback, lock-break
-	Release      string    `json:"release,omitempty"`
-	Previous     string    `json:"previous,omitempty"`
-	Time         time.Time `json:"time"`
-	Pusher       string    `json:"pusher"`
-	GitSHA       string    `json:"git_sha,omitempty"`
-	Outcome      string    `json:"outcome,omitempty"` // ok, failed, rolled_back, halted
-	ManifestHash string    `json:"manifest_hash,omitempty"`
-	Push         string    `json:"push,omitempty"`
-	Note         string    `json:"note,omitempty"`
+	Event        string           `json:"event"` // deploy, rollback, lock-break
+	Release      string           `json:"release,omitempty"`
+	Previous     string           `json:"previous,omitempty"`
+	Time         time.Time        `json:"time"`
+	Pusher       string           `json:"pusher"`
+	GitSHA       string           `json:"git_sha,omitempty"`
+	Outcome      platform.Outcome `json:"outcome,omitempty"`
+	ManifestHash string           `json:"manifest_hash,omitempty"`
+	Push         string           `json:"push,omitempty"`
+	Note         string           `json:"note,omitempty"`
 }
 
 func historyLine(h HistoryEntry) string {
@@ -150,7 +150,7 @@ func (e *Engine) reportFound(t *platform.Target, st *hostState) {
 func (h *hostState) previousOf(cur string) string {
 	for i := len(h.history) - 1; i >= 0; i-- {
 		x := h.history[i]
-		if x.Release == cur && (x.Event == "deploy" || x.Event == "rollback") && x.Outcome == "ok" {
+		if x.Release == cur && (x.Event == "deploy" || x.Event == "rollback") && x.Outcome == platform.OutcomeOK {
 			return x.Previous
 		}
 	}
@@ -168,14 +168,14 @@ func (h *hostState) has(id string) bool {
 
 // ReleaseRow is one release in `plat releases`.
 type ReleaseRow struct {
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Pusher  string    `json:"pusher"`
-	GitSHA  string    `json:"git_sha"`
-	Hosts   int       `json:"hosts"`
-	Outcome string    `json:"outcome"`
-	Current bool      `json:"current"`
-	Event   string    `json:"event"`
+	ID      string           `json:"id"`
+	Time    time.Time        `json:"time"`
+	Pusher  string           `json:"pusher"`
+	GitSHA  string           `json:"git_sha"`
+	Hosts   int              `json:"hosts"`
+	Outcome platform.Outcome `json:"outcome"`
+	Current bool             `json:"current"`
+	Event   string           `json:"event"`
 	// PromotedFrom is where a promoted release's build came from.
 	PromotedFrom *release.Promotion `json:"promoted_from,omitempty"`
 }
@@ -206,7 +206,7 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 	rows := map[key]*ReleaseRow{}
 	// hosts holds each host's latest outcome: a host that failed and then
 	// finished the same push (plat push --resume) counts as ok.
-	hosts := map[key]map[string]string{}
+	hosts := map[key]map[string]platform.Outcome{}
 	current := map[string]bool{}
 	for host, s := range states {
 		current[s.Current] = true
@@ -219,7 +219,7 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 			if r == nil {
 				r = &ReleaseRow{ID: h.Release, Time: h.Time, Pusher: h.Pusher, GitSHA: h.GitSHA, Event: h.Event, Outcome: h.Outcome}
 				rows[k] = r
-				hosts[k] = map[string]string{}
+				hosts[k] = map[string]platform.Outcome{}
 			}
 			hosts[k][host] = h.Outcome
 		}
@@ -235,7 +235,7 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 				}
 			}
 			if !found {
-				rows[key{rec.ID, "deploy", ""}] = &ReleaseRow{ID: rec.ID, Time: rec.Time, Pusher: rec.Pusher, GitSHA: rec.GitSHA, Event: "deploy", Outcome: "not deployed"}
+				rows[key{rec.ID, "deploy", ""}] = &ReleaseRow{ID: rec.ID, Time: rec.Time, Pusher: rec.Pusher, GitSHA: rec.GitSHA, Event: "deploy", Outcome: platform.OutcomeNotDeployed}
 			}
 		}
 	}
@@ -243,9 +243,9 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 	for k, r := range rows {
 		r.Hosts = len(hosts[k])
 		if len(hosts[k]) > 0 {
-			r.Outcome = "ok"
+			r.Outcome = platform.OutcomeOK
 			for _, h := range sortedHosts(hosts[k]) {
-				if o := hosts[k][h]; o != "ok" {
+				if o := hosts[k][h]; o != platform.OutcomeOK {
 					r.Outcome = o
 					break
 				}
@@ -398,7 +398,7 @@ func (e *Engine) hostStatus(ctx context.Context, env *platform.Environment, t *p
 	hs.Release = st.Current
 	for i := len(st.history) - 1; i >= 0; i-- {
 		h := st.history[i]
-		if h.Release == st.Current && h.Outcome == "ok" {
+		if h.Release == st.Current && h.Outcome == platform.OutcomeOK {
 			hs.GitSHA, hs.Deployed = h.GitSHA, h.Time
 			break
 		}

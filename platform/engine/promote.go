@@ -89,7 +89,7 @@ func (e *Engine) promotionSource(ctx context.Context, env, id string) (*promotio
 		if r.Outcome == "ok" {
 			passed = true
 		}
-		outcomes = append(outcomes, r.Outcome)
+		outcomes = append(outcomes, string(r.Outcome))
 	}
 	if !passed {
 		if len(outcomes) == 0 {

@@ -65,9 +65,9 @@ type push struct {
 
 	mu      sync.Mutex
 	rows    map[string]*platform.SummaryRow
-	prev    map[string]string // host -> release before the switch
-	done    map[string]bool   // hosts that finished (from a resumed journal too)
-	history map[string]string // host -> outcome
+	prev    map[string]string           // host -> release before the switch
+	done    map[string]bool             // hosts that finished (from a resumed journal too)
+	history map[string]platform.Outcome // host -> outcome
 	// prov gives a host whose connection was lost a new one (reach);
 	// stranded are the failed hosts it could not reach again.
 	prov     platform.Provider
@@ -95,7 +95,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		return nil, err
 	}
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
-		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}, prov: prov, stranded: map[string]bool{}}
+		prev: map[string]string{}, done: map[string]bool{}, history: map[string]platform.Outcome{}, prov: prov, stranded: map[string]bool{}}
 	if !opts.Resume {
 		// Secrets are read from their sources on this machine, once per
 		// push; a resumed push uses the values its release recorded.
@@ -204,7 +204,7 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 			return nil, err
 		}
 		p.id = newPushID(p.rel.ID)
-		p.journalLocal("started", "")
+		p.journalLocal(pushStarted, "")
 	}
 
 	res, err := p.rollout(ctx)
@@ -434,7 +434,7 @@ func (p *push) nextNumber() int {
 func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	e := p.e
 	for _, t := range p.targets {
-		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: p.rel.ID, Status: "pending"}
+		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: p.rel.ID, Status: platform.HostPending}
 	}
 	// 8. upload everywhere before anything switches.
 	pending := p.pendingTargets()
@@ -459,7 +459,7 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook switched failed: " + err.Error()})
 	}
 	// 11. finish.
-	p.finish(ctx, "ok")
+	p.finish(ctx, platform.OutcomeOK)
 	if err := e.runHooks(ctx, p.env, platform.HookFinished, p.hookEnv(""), p.targets); err != nil {
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook finished failed: " + err.Error()})
 	}
@@ -498,7 +498,7 @@ func urls(ts []*platform.Target) map[string]string {
 	return m
 }
 
-func (p *push) setRow(host, status, note string) {
+func (p *push) setRow(host string, status platform.HostState, note string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.rows[host]
@@ -513,7 +513,7 @@ func (p *push) setRow(host, status, note string) {
 func (p *push) fail(ctx context.Context, err error) {
 	e := p.e
 	if p.rel != nil && p.rel.ID != "" {
-		p.journalLocal("failed", err.Error())
+		p.journalLocal(pushFailed, err.Error())
 	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
@@ -526,7 +526,7 @@ func (p *push) fail(ctx context.Context, err error) {
 }
 
 // journalLocal appends the push's progress to .plat/journal/<env>.jsonl.
-func (p *push) journalLocal(state, note string) {
+func (p *push) journalLocal(state pushState, note string) {
 	dir := filepath.Join(p.e.StateDir, "journal")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return
@@ -543,7 +543,7 @@ func (p *push) journalLocal(state, note string) {
 type journalEntry struct {
 	Push    string    `json:"push"`
 	Release string    `json:"release"`
-	State   string    `json:"state"` // started, halted, failed, finished
+	State   pushState `json:"state"`
 	Time    time.Time `json:"time"`
 	Note    string    `json:"note,omitempty"`
 }
@@ -570,7 +570,7 @@ func (p *push) loadResume(ctx context.Context) error {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 		return fmt.Errorf("read push journal: %w", err)
 	}
-	if last.State == "finished" {
+	if last.State == pushFinished {
 		return fmt.Errorf("%w: nothing to resume for %s: the last push (%s) finished", ErrConfig, p.env.Name, last.Release)
 	}
 	// A push whose hosts were rolled back (on_failure = "rollback", or
@@ -578,7 +578,7 @@ func (p *push) loadResume(ctx context.Context) error {
 	// switch only the hosts it never reached.
 	for _, l := range lines {
 		var je journalEntry
-		if json.Unmarshal([]byte(l), &je) == nil && je.Push == last.Push && je.State == "rolled_back" {
+		if json.Unmarshal([]byte(l), &je) == nil && je.Push == last.Push && je.State == pushRolledBack {
 			if je.Note == "plat rollback" {
 				return fmt.Errorf("%w: nothing to resume for %s: it was rolled back to %s after the last push; push again", ErrConfig, p.env.Name, je.Release)
 			}
@@ -608,8 +608,8 @@ func (p *push) loadResume(ctx context.Context) error {
 		// back by a rollback.
 		done := false
 		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) >= 3 && (f[2] == "switched" || f[2] == "rolled_back") {
-				done = f[2] == "switched"
+			if f := strings.Fields(l); len(f) >= 3 && (f[2] == recordSwitched || f[2] == recordRolledBack) {
+				done = f[2] == recordSwitched
 			}
 		}
 		if done {
@@ -620,7 +620,7 @@ func (p *push) loadResume(ctx context.Context) error {
 		return nil
 	})
 	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("resuming push of %s: %d of %d hosts already switched", rel.ID, len(p.done), len(p.targets))})
-	p.journalLocal("resumed", "")
+	p.journalLocal(pushResumed, "")
 	return nil
 }
 
@@ -633,17 +633,17 @@ func (p *push) uploadAll(ctx context.Context, ts []*platform.Target) error {
 	errs := p.e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
 		err := up.upload(ctx, t, p.states[t.Name])
 		if err != nil {
-			p.setRow(t.Name, "failed", "upload")
+			p.setRow(t.Name, platform.HostFailed, "upload")
 			return err
 		}
-		p.setRow(t.Name, "uploaded", "")
-		p.journalHost(ctx, t, "uploaded")
+		p.setRow(t.Name, platform.HostUploaded, "")
+		p.journalHost(ctx, t, recordUploaded)
 		return nil
 	})
 	if len(errs) > 0 {
 		for _, t := range ts {
 			if errs[t.Name] == nil {
-				p.setRow(t.Name, "not switched", "")
+				p.setRow(t.Name, platform.HostNotSwitched, "")
 			}
 		}
 		err := &DeployError{Op: fmt.Sprintf("upload %s failed; no host was switched", p.rel.ID), Hosts: errs}
@@ -673,7 +673,7 @@ func (p *push) releaseTasks(ctx context.Context) error {
 		if t == nil {
 			return fmt.Errorf("%w: release task %s: no host has role %q", ErrConfig, task.Name, task.Role)
 		}
-		if out, _ := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id)); strings.Contains(out, " task:"+task.Name+" ") {
+		if out, _ := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id)); strings.Contains(out, " "+recordTaskPrefix+task.Name+" ") {
 			continue // done before the push was interrupted
 		}
 		task := task
@@ -689,7 +689,7 @@ func (p *push) releaseTasks(ctx context.Context) error {
 		if err != nil {
 			return &DeployError{Op: fmt.Sprintf("release task %s failed on %s; no host was switched", task.Name, t.Name), Err: err}
 		}
-		p.journalHost(ctx, t, "task:"+task.Name)
+		p.journalHost(ctx, t, recordTaskPrefix+task.Name)
 	}
 	return nil
 }
@@ -718,7 +718,7 @@ func (p *push) processEnv(t *platform.Target) map[string]string {
 // finish records history and revisions.log on every host and prunes.
 // The hosts already run what it records, so an interrupt (^C) does not
 // stop the record, only the prune.
-func (p *push) finish(ctx context.Context, outcome string) {
+func (p *push) finish(ctx context.Context, outcome platform.Outcome) {
 	e := p.e
 	branch := p.rel.GitRef
 	if b := e.Project.App.Source.Branch; b != "" {
@@ -735,7 +735,7 @@ func (p *push) finish(ctx context.Context, outcome string) {
 			return nil
 		}
 		line := fmt.Sprintf("Branch %s (at %s) deployed as release %s by %s", branch, short(p.rel.GitSHA), p.rel.ID, e.user())
-		if hostOutcome != "ok" {
+		if hostOutcome != platform.OutcomeOK {
 			line = fmt.Sprintf("Branch %s (at %s) failed to deploy as release %s by %s (%s)", branch, short(p.rel.GitSHA), p.rel.ID, e.user(), hostOutcome)
 		}
 		h := historyLine(HistoryEntry{Event: "deploy", Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
@@ -746,12 +746,12 @@ func (p *push) finish(ctx context.Context, outcome string) {
 		if _, err := run(rctx, t, hostcmd.Record(t.DeployTo, line, h)); err != nil {
 			e.log().Warn("record history", "host", t.Name, "err", err)
 		}
-		if hostOutcome == "ok" && ctx.Err() == nil {
+		if hostOutcome == platform.OutcomeOK && ctx.Err() == nil {
 			p.prune(ctx, t, p.rel.ID, prev)
 		}
 		return nil
 	})
-	p.journalLocal(map[bool]string{true: "finished", false: outcome}[outcome == "ok"], "")
+	p.journalLocal(endState(outcome), "")
 }
 
 // prune removes old releases on t (never the current or previous one).

@@ -84,13 +84,13 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		}
 	}
 	p := &push{e: e, env: env, targets: ts, states: states, start: e.now(), id: newPushID(target),
-		rows: map[string]*platform.SummaryRow{}, prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+		rows: map[string]*platform.SummaryRow{}, prev: map[string]string{}, done: map[string]bool{}, history: map[string]platform.Outcome{}}
 	p.rel = rel
 	if relErr != nil {
 		p.rel = &release.Release{ID: target, Env: env.Name}
 	}
 	for _, t := range ts {
-		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: target, Status: "pending"}
+		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: target, Status: platform.HostPending}
 	}
 	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "rolling back " + env.Name + " to " + target})
 	var up *uploader
@@ -101,10 +101,10 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			// of this host's switch left them so. Starting them makes the
 			// same rollback, run again, the way out.
 			if _, err := e.startDown(ctx, env, []*platform.Target{t}, "already on "+target+", but "); err != nil {
-				p.setRow(t.Name, "failed", "start")
+				p.setRow(t.Name, platform.HostFailed, "start")
 				return err
 			}
-			p.setRow(t.Name, "ok", "already current")
+			p.setRow(t.Name, platform.HostOK, "already current")
 			return nil
 		}
 		if !st.has(target) {
@@ -126,7 +126,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 			u := up
 			p.mu.Unlock()
 			if err := u.upload(ctx, t, st); err != nil {
-				p.setRow(t.Name, "failed", "upload")
+				p.setRow(t.Name, platform.HostFailed, "upload")
 				return err
 			}
 		}
@@ -135,7 +135,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		// must not leave it with its processes stopped. Hosts that have
 		// not begun are left as they are.
 		if err := ctx.Err(); err != nil {
-			p.setRow(t.Name, "not switched", "interrupted")
+			p.setRow(t.Name, platform.HostNotSwitched, "interrupted")
 			return &HostError{Host: t.Name, Step: "rollback", Err: err}
 		}
 		actx := context.WithoutCancel(ctx)
@@ -146,11 +146,11 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		if err == nil {
 			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(actx, t, env) })
 		}
-		outcome := "ok"
+		outcome := platform.OutcomeOK
 		if err != nil {
-			outcome = "failed"
+			outcome = platform.OutcomeFailed
 		}
-		p.setRow(t.Name, outcome, "")
+		p.setRow(t.Name, platform.HostState(outcome), "")
 		line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
 		h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
 			GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
@@ -166,7 +166,7 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 	res := p.result()
 	e.emit(platform.Event{Type: platform.EventSummary, Rows: res.Rows})
 	// Ends any halted push: plat push --resume has nothing left to finish.
-	p.journalLocal("rolled_back", "plat rollback")
+	p.journalLocal(pushRolledBack, "plat rollback")
 	if len(errs) > 0 {
 		return res, &DeployError{Op: "rollback to " + target, Hosts: errs}
 	}

@@ -56,7 +56,7 @@ func engineState(resp *platform.InspectResponse) map[string]*hostState {
 	st.Current = currentOf(resp)
 	for i, d := range resp.History {
 		st.history = append(st.history, HistoryEntry{Event: d.Event, Release: d.Release, Previous: d.Previous, Time: d.Time,
-			Pusher: d.Pusher, GitSHA: d.GitSHA, Outcome: d.Outcome, ManifestHash: d.ManifestHash, Push: fmt.Sprint(i)})
+			Pusher: d.Pusher, GitSHA: d.GitSHA, Outcome: platform.Outcome(d.Outcome), ManifestHash: d.ManifestHash, Push: fmt.Sprint(i)})
 		if release.ValidID(d.Release) {
 			st.Releases = append(st.Releases, d.Release)
 		}
@@ -216,9 +216,9 @@ func (e *Engine) deploy(ctx context.Context, env *platform.Environment, s platfo
 	res := &PushResult{Release: rel, URLs: map[string]string{}}
 	if resp != nil {
 		for _, sv := range resp.Services {
-			status := "ok"
+			status := platform.HostOK
 			if sv.Release != rel.ID || sv.Running < sv.Replicas {
-				status = "failed"
+				status = platform.HostFailed
 			}
 			res.Rows = append(res.Rows, platform.SummaryRow{Host: sv.Name, Release: orNone(sv.Release), Status: status,
 				Duration: e.now().Sub(start), Note: fmt.Sprintf("%d/%d running", sv.Running, sv.Replicas)})
@@ -264,7 +264,7 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 	}
 	defer unlock()
 	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
-		prev: map[string]string{}, done: map[string]bool{}, history: map[string]string{}}
+		prev: map[string]string{}, done: map[string]bool{}, history: map[string]platform.Outcome{}}
 	if p.secrets, err = e.resolveSecrets(ctx, env); err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 		return nil, err
 	}
 	p.id = newPushID(p.rel.ID)
-	p.journalLocal("started", "")
+	p.journalLocal(pushStarted, "")
 	artifact, err := e.publish(ctx, env, s, p.rel, p.man, current)
 	if err != nil {
 		err = &DeployError{Op: fmt.Sprintf("publish %s failed; nothing was updated", p.rel.ID), Err: err}
@@ -328,7 +328,7 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 		p.fail(ctx, err)
 		return res, err
 	}
-	p.journalLocal("finished", "")
+	p.journalLocal(pushFinished, "")
 	for _, ev := range []platform.HookEvent{platform.HookSwitched, platform.HookFinished} {
 		if err := e.runHooks(ctx, env, ev, p.hookEnv(""), nil); err != nil {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook " + string(ev) + " failed: " + err.Error()})
@@ -405,7 +405,7 @@ func (e *Engine) rollbackScheduled(ctx context.Context, opts RollbackOptions, en
 	}
 	res, err := e.deploy(ctx, env, s, rel, man, secrets, artifact, "rollback", st.Current, nil)
 	p := &push{e: e, env: env, rel: rel, id: newPushID(target)}
-	p.journalLocal("rolled_back", "plat rollback")
+	p.journalLocal(pushRolledBack, "plat rollback")
 	return res, err
 }
 

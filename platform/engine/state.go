@@ -71,3 +71,41 @@ func (e *Engine) prepareState(ctx context.Context) error {
 	}
 	return nil
 }
+
+// pushState is a push's state in the local journal
+// (.plat/journal/<env>.jsonl): started, then resumed any number of times,
+// then one of the ends. The strings are the journal's format.
+type pushState string
+
+// Push states.
+const (
+	pushStarted    pushState = "started"
+	pushResumed    pushState = "resumed"
+	pushFailed     pushState = "failed"
+	pushHalted     pushState = "halted"
+	pushRolledBack pushState = "rolled_back"
+	pushFinished   pushState = "finished"
+)
+
+// endState is the journal's last word on a push whose hosts came to
+// outcome.
+func endState(o platform.Outcome) pushState {
+	switch o {
+	case platform.OutcomeOK:
+		return pushFinished
+	case platform.OutcomeHalted:
+		return pushHalted
+	case platform.OutcomeRolledBack:
+		return pushRolledBack
+	}
+	return pushFailed
+}
+
+// What a host's own journal (.plat/journal on the host) records of a push:
+// a step that is done there, so that --resume skips it.
+const (
+	recordUploaded   = "uploaded"
+	recordSwitched   = "switched"
+	recordRolledBack = "rolled_back"
+	recordTaskPrefix = "task:"
+)

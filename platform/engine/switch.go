@@ -122,7 +122,7 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 	if failures > 0 {
 		// Within max_failures: the push ends, its history recorded on every
 		// host, and fails so that the hosts switched back are not missed.
-		p.finish(ctx, "failed")
+		p.finish(ctx, platform.OutcomeFailed)
 		what := "were switched back"
 		if n := p.strandedCount(); n > 0 {
 			what = fmt.Sprintf("were switched back, but for %d that could not be reached again", n)
@@ -142,8 +142,8 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 	}
 	for _, t := range p.pendingTargets() {
 		p.mu.Lock()
-		if p.rows[t.Name].Status == "uploaded" {
-			p.rows[t.Name].Status = "not switched"
+		if p.rows[t.Name].Status == platform.HostUploaded {
+			p.rows[t.Name].Status = platform.HostNotSwitched
 		}
 		p.mu.Unlock()
 	}
@@ -154,7 +154,7 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: msg})
 			cause = fmt.Errorf("%w\n%s", cause, msg)
 		}
-		p.finish(ctx, "halted")
+		p.finish(ctx, platform.OutcomeHalted)
 		return cause
 	}
 	rctx := context.WithoutCancel(ctx)
@@ -184,15 +184,15 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 		}
 		if err == nil {
 			p.mu.Lock()
-			p.history[t.Name] = "rolled_back"
-			p.rows[t.Name].Status = "rolled back"
+			p.history[t.Name] = platform.OutcomeRolledBack
+			p.rows[t.Name].Status = platform.HostRolledBack
 			p.rows[t.Name].Release = prev
 			p.mu.Unlock()
-			p.journalHost(ctx, t, "rolled_back")
+			p.journalHost(ctx, t, recordRolledBack)
 		}
 		return err
 	})
-	p.finish(rctx, "rolled_back")
+	p.finish(rctx, platform.OutcomeRolledBack)
 	_ = e.runHooks(rctx, p.env, platform.HookRolledBack, p.hookEnv(cause.Error()), p.targets)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w\nrolling back also failed: %v", cause, &DeployError{Op: "rollback", Hosts: errs})
@@ -283,21 +283,21 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 		err = e.healthStep(ctx, p.env, t)
 	}
 	if err == nil {
-		p.setRow(t.Name, "ok", "")
+		p.setRow(t.Name, platform.HostOK, "")
 		p.mu.Lock()
-		p.history[t.Name] = "ok"
+		p.history[t.Name] = platform.OutcomeOK
 		p.mu.Unlock()
-		p.journalHost(ctx, t, "switched")
+		p.journalHost(ctx, t, recordSwitched)
 		return nil
 	}
-	p.setRow(t.Name, "failed", "switched back")
+	p.setRow(t.Name, platform.HostFailed, "switched back")
 	p.mu.Lock()
-	p.history[t.Name] = "failed"
+	p.history[t.Name] = platform.OutcomeFailed
 	p.mu.Unlock()
 	rctx := context.WithoutCancel(ctx)
 	if prev != "" {
 		if rerr := p.reach(rctx, t, err, prev, p.rel.ID); rerr != nil {
-			p.setRow(t.Name, "failed", "unreachable")
+			p.setRow(t.Name, platform.HostFailed, "unreachable")
 			return fmt.Errorf("%w; %v", err, rerr)
 		}
 		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
@@ -315,7 +315,7 @@ func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
 		// The host's first release: nothing to switch back to, so it
 		// goes back to running nothing rather than a failed release.
 		if rerr := p.reach(rctx, t, err); rerr != nil {
-			p.setRow(t.Name, "failed", "unreachable")
+			p.setRow(t.Name, platform.HostFailed, "unreachable")
 			return fmt.Errorf("%w; %v", err, rerr)
 		}
 		if rerr := e.step(t.Name, "switch back", "to no release", func() error {

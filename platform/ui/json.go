@@ -56,7 +56,7 @@ type JSONSummaryRow struct {
 func NewJSONEvent(e platform.Event) JSONEvent {
 	j := JSONEvent{
 		SchemaVersion: SchemaVersion, Time: e.Time, Type: string(e.Type), Host: e.Host, Step: e.Step,
-		Message: e.Message, Status: e.Status, Error: e.Error, DurationSeconds: e.Duration.Seconds(),
+		Message: e.Message, Status: string(e.Status), Error: e.Error, DurationSeconds: e.Duration.Seconds(),
 		Bytes: e.Bytes, TotalBytes: e.TotalBytes, WireBytes: e.WireBytes, Files: e.Files,
 		Stream: e.Stream, ExitCode: e.ExitCode,
 	}
@@ -70,7 +70,7 @@ func NewJSONEvent(e platform.Event) JSONEvent {
 func SummaryRows(rows []platform.SummaryRow) []JSONSummaryRow {
 	out := make([]JSONSummaryRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, JSONSummaryRow{Host: r.Host, Release: r.Release, DurationSeconds: r.Duration.Seconds(), Status: r.Status, Note: r.Note})
+		out = append(out, JSONSummaryRow{Host: r.Host, Release: r.Release, DurationSeconds: r.Duration.Seconds(), Status: string(r.Status), Note: r.Note})
 	}
 	return out
 }

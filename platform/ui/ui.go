@@ -95,7 +95,7 @@ func WriteSummary(w io.Writer, rows []platform.SummaryRow) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tRELEASE\tDURATION\tSTATUS")
 	for _, r := range rows {
-		st := r.Status
+		st := string(r.Status)
 		if r.Note != "" {
 			st += " (" + r.Note + ")"
 		}
