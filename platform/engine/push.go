@@ -63,10 +63,13 @@ type push struct {
 	secrets map[string]string
 	digests map[string]string
 
-	mu      sync.Mutex
-	rows    map[string]*platform.SummaryRow
-	prev    map[string]string           // host -> release before the switch
-	done    map[string]bool             // hosts that finished (from a resumed journal too)
+	mu   sync.Mutex
+	rows map[string]*platform.SummaryRow
+	prev map[string]string // host -> release before the switch
+	done map[string]bool   // hosts that finished (from a resumed journal too)
+	// records are, per host, what its journal holds of the push (read by
+	// --resume): the executor skips the steps they name.
+	records map[string]map[string]bool
 	history map[string]platform.Outcome // host -> outcome
 	// prov gives a host whose connection was lost a new one (reach);
 	// stranded are the failed hosts it could not reach again.
@@ -598,30 +601,46 @@ func (p *push) loadResume(ctx context.Context) error {
 		return fmt.Errorf("resume %s: %w", last.Release, err)
 	}
 	p.digests = rel.Secrets
+	p.records = map[string]map[string]bool{}
 	var mu sync.Mutex
 	e.forEach(ctx, p.targets, 0, func(ctx context.Context, t *platform.Target) error {
 		out, err := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id))
 		if err != nil {
 			return err
 		}
-		// The host's last word on this push counts: switched, or switched
-		// back by a rollback.
-		done := false
-		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) >= 3 && (f[2] == recordSwitched || f[2] == recordRolledBack) {
-				done = f[2] == recordSwitched
-			}
-		}
-		if done {
-			mu.Lock()
+		recs := hostRecords(out)
+		mu.Lock()
+		p.records[t.Name] = recs
+		if recs[recordSwitched] {
 			p.done[t.Name] = true
-			mu.Unlock()
 		}
+		mu.Unlock()
 		return nil
 	})
 	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("resuming push of %s: %d of %d hosts already switched", rel.ID, len(p.done), len(p.targets))})
 	p.journalLocal(pushResumed, "")
 	return nil
+}
+
+// hostRecords reads a host's journal lines of one push ("<push> <release>
+// <record> <time>") into the set of its records. The host's last word on
+// switching counts: switched, or switched back by a rollback.
+func hostRecords(journal string) map[string]bool {
+	recs := map[string]bool{}
+	for _, l := range strings.Split(journal, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 {
+			continue
+		}
+		recs[f[2]] = true
+		switch f[2] {
+		case recordSwitched:
+			delete(recs, recordRolledBack)
+		case recordRolledBack:
+			delete(recs, recordSwitched)
+		}
+	}
+	return recs
 }
 
 // uploadAll prepares the new release on every pending host. A host that
@@ -630,16 +649,11 @@ func (p *push) uploadAll(ctx context.Context, ts []*platform.Target) error {
 	up := newUploader(p.e, p.rel, p.man)
 	up.secrets = p.secrets
 	defer up.close()
-	errs := p.e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
-		err := up.upload(ctx, t, p.states[t.Name])
-		if err != nil {
-			p.setRow(t.Name, platform.HostFailed, "upload")
-			return err
-		}
-		p.setRow(t.Name, platform.HostUploaded, "")
-		p.journalHost(ctx, t, recordUploaded)
-		return nil
-	})
+	var lists []hostSteps
+	for _, t := range ts {
+		lists = append(lists, hostSteps{t, p.uploadList(t, up)})
+	}
+	errs := p.exec().runAll(ctx, lists, 0, nil)
 	if len(errs) > 0 {
 		for _, t := range ts {
 			if errs[t.Name] == nil {
@@ -658,40 +672,23 @@ func (p *push) uploadAll(ctx context.Context, ts []*platform.Target) error {
 // releaseTasks runs release-phase tasks (and the Procfile's release
 // process) once, on one host, in the new release before any switch.
 func (p *push) releaseTasks(ctx context.Context) error {
-	e, app := p.e, p.e.Project.App
-	var tasks []platform.Task
-	for _, t := range app.Tasks {
-		if t.When == platform.PhaseRelease {
-			tasks = append(tasks, t)
-		}
+	tasks, err := p.taskList()
+	if err != nil {
+		return err
 	}
-	if cmd, ok := p.rel.Processes["release"]; ok {
-		tasks = append(tasks, platform.Task{Name: "release", When: platform.PhaseRelease, Run: []string{"sh", "-c", cmd}})
-	}
+	x := p.exec()
 	for _, task := range tasks {
-		t := pickHost(p.targets, task.Role)
-		if t == nil {
-			return fmt.Errorf("%w: release task %s: no host has role %q", ErrConfig, task.Name, task.Role)
+		if err := x.runHost(ctx, task.t, []Step{task.step}); err != nil {
+			return &DeployError{Op: fmt.Sprintf("release task %s failed on %s; no host was switched", strings.TrimPrefix(task.step.Name, "task "), task.t.Name), Err: err}
 		}
-		if out, _ := run(ctx, t, hostcmd.ReadJournal(t.DeployTo, p.id)); strings.Contains(out, " "+recordTaskPrefix+task.Name+" ") {
-			continue // done before the push was interrupted
-		}
-		task := task
-		err := e.step(t.Name, "task "+task.Name, fmt.Sprintf("%s (release %s)", strings.Join(task.Run, " "), p.rel.ID), func() error {
-			tctx, cancel := withTimeout(ctx, task.Timeout)
-			defer cancel()
-			cmd := hostcmd.InRelease(t.DeployTo, p.rel.ID, task.Run)
-			cmd.Env = p.processEnv(t)
-			cmd.Stdout, cmd.Stderr = e.output(t.Name), e.output(t.Name)
-			_, err := run(tctx, t, cmd)
-			return err
-		})
-		if err != nil {
-			return &DeployError{Op: fmt.Sprintf("release task %s failed on %s; no host was switched", task.Name, t.Name), Err: err}
-		}
-		p.journalHost(ctx, t, recordTaskPrefix+task.Name)
 	}
 	return nil
+}
+
+// exec is the executor of the push's lists: it journals on the hosts and
+// skips what an earlier run of the same push journaled.
+func (p *push) exec() *executor {
+	return &executor{e: p.e, journal: p.journalHost, records: p.records}
 }
 
 // pickHost returns the first target with role (or the first target).
@@ -715,42 +712,23 @@ func (p *push) processEnv(t *platform.Target) map[string]string {
 	return vars
 }
 
-// finish records history and revisions.log on every host and prunes.
-// The hosts already run what it records, so an interrupt (^C) does not
-// stop the record, only the prune.
+// finish records history and revisions.log on every host the push
+// switched (or tried to) and prunes. The hosts already run what it
+// records, so an interrupt (^C) does not stop the record, only the prune.
 func (p *push) finish(ctx context.Context, outcome platform.Outcome) {
-	e := p.e
-	branch := p.rel.GitRef
-	if b := e.Project.App.Source.Branch; b != "" {
-		branch = b
-	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	e.forEach(rctx, p.targets, 0, func(rctx context.Context, t *platform.Target) error {
+	var lists []hostSteps
+	for _, t := range p.targets {
 		p.mu.Lock()
 		hostOutcome, ok := p.history[t.Name]
 		prev := p.prev[t.Name]
 		p.mu.Unlock()
-		if !ok {
-			return nil
+		if ok {
+			lists = append(lists, hostSteps{t, p.finishList(ctx, t, hostOutcome, prev)})
 		}
-		line := fmt.Sprintf("Branch %s (at %s) deployed as release %s by %s", branch, short(p.rel.GitSHA), p.rel.ID, e.user())
-		if hostOutcome != platform.OutcomeOK {
-			line = fmt.Sprintf("Branch %s (at %s) failed to deploy as release %s by %s (%s)", branch, short(p.rel.GitSHA), p.rel.ID, e.user(), hostOutcome)
-		}
-		h := historyLine(HistoryEntry{Event: "deploy", Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
-			GitSHA: p.rel.GitSHA, Outcome: hostOutcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
-		// The kill trials (cmd/plat/faults_kill_e2e_test.go) time their
-		// signals by these debug lines: history and prune emit no step.
-		e.log().Debug("recording history", "host", t.Name, "release", p.rel.ID)
-		if _, err := run(rctx, t, hostcmd.Record(t.DeployTo, line, h)); err != nil {
-			e.log().Warn("record history", "host", t.Name, "err", err)
-		}
-		if hostOutcome == platform.OutcomeOK && ctx.Err() == nil {
-			p.prune(ctx, t, p.rel.ID, prev)
-		}
-		return nil
-	})
+	}
+	p.exec().runAll(rctx, lists, 0, nil)
 	p.journalLocal(endState(outcome), "")
 }
 

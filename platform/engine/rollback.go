@@ -93,73 +93,8 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: target, Status: platform.HostPending}
 	}
 	e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "rolling back " + env.Name + " to " + target})
-	var up *uploader
-	errs = e.forEach(ctx, ts, 0, func(ctx context.Context, t *platform.Target) error {
-		st := states[t.Name]
-		if st.Current == target {
-			// Its processes may be down: a rollback killed in the middle
-			// of this host's switch left them so. Starting them makes the
-			// same rollback, run again, the way out.
-			if _, err := e.startDown(ctx, env, []*platform.Target{t}, "already on "+target+", but "); err != nil {
-				p.setRow(t.Name, platform.HostFailed, "start")
-				return err
-			}
-			p.setRow(t.Name, platform.HostOK, "already current")
-			return nil
-		}
-		if !st.has(target) {
-			if relErr != nil {
-				return &HostError{Host: t.Name, Step: "rollback", Err: fmt.Errorf("release %s was pruned on the host and is not in the local store: %v", target, relErr)}
-			}
-			man, err := e.store().Manifest(env.Name, target)
-			if err != nil {
-				return &HostError{Host: t.Name, Step: "rollback", Err: err}
-			}
-			p.mu.Lock()
-			if up == nil {
-				up = newUploader(e, rel, man)
-				if up.secrets, err = e.store().Secrets(env.Name, target); err != nil {
-					p.mu.Unlock()
-					return &HostError{Host: t.Name, Step: "rollback", Err: err}
-				}
-			}
-			u := up
-			p.mu.Unlock()
-			if err := u.upload(ctx, t, st); err != nil {
-				p.setRow(t.Name, platform.HostFailed, "upload")
-				return err
-			}
-		}
-		// A host that begins to switch finishes (stop, switch, start,
-		// health check: each bounded) even if plat is interrupted: a ^C
-		// must not leave it with its processes stopped. Hosts that have
-		// not begun are left as they are.
-		if err := ctx.Err(); err != nil {
-			p.setRow(t.Name, platform.HostNotSwitched, "interrupted")
-			return &HostError{Host: t.Name, Step: "rollback", Err: err}
-		}
-		actx := context.WithoutCancel(ctx)
-		procs := readProcesses(actx, t, target)
-		err := e.step(t.Name, "rollback "+target, "from "+orNone(st.Current), func() error {
-			return e.activate(actx, t, env, target, p.processEnvFor(t, target), procs)
-		})
-		if err == nil {
-			err = e.step(t.Name, "health", healthLabel(e.health(env)), func() error { return e.checkHealth(actx, t, env) })
-		}
-		outcome := platform.OutcomeOK
-		if err != nil {
-			outcome = platform.OutcomeFailed
-		}
-		p.setRow(t.Name, platform.HostState(outcome), "")
-		line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
-		h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
-			GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
-		e.log().Debug("recording history", "host", t.Name, "release", target)
-		if _, rerr := run(context.WithoutCancel(ctx), t, hostcmd.Record(t.DeployTo, line, h)); rerr != nil && err == nil {
-			err = rerr
-		}
-		return err
-	})
+	lists, up := p.rollbackLists(target, relErr)
+	errs = p.exec().runAll(ctx, lists, 0, nil)
 	if up != nil {
 		up.close()
 	}
@@ -171,6 +106,103 @@ func (e *Engine) Rollback(ctx context.Context, opts RollbackOptions) (*PushResul
 		return res, &DeployError{Op: "rollback to " + target, Hosts: errs}
 	}
 	return res, nil
+}
+
+// rollbackLists compiles plat rollback to target: per host, nothing but
+// starting what is down where target is current already; elsewhere the
+// upload of target from the local store where the host pruned it, then
+// the switch and its health gate (run to their end even if plat is
+// interrupted), then the history record. The uploader it returns, if
+// any, is closed by the caller.
+func (p *push) rollbackLists(target string, relErr error) ([]hostSteps, *uploader) {
+	e, env := p.e, p.env
+	var up *uploader
+	var upErr error
+	var lists []hostSteps
+	for _, t := range p.targets {
+		st := p.states[t.Name]
+		if st.Current == target {
+			// Its processes may be down: a rollback killed in the middle
+			// of this host's switch left them so. Starting them makes the
+			// same rollback, run again, the way out.
+			lists = append(lists, hostSteps{t, []Step{{Name: "start", Quiet: true, Does: "start what is down of " + target + " (already current)",
+				Run: func(ctx context.Context) error {
+					_, err := e.startDown(ctx, env, []*platform.Target{t}, "already on "+target+", but ")
+					return err
+				},
+				OnFail: func(error) { p.setRow(t.Name, platform.HostFailed, "start") },
+				OnDone: func() { p.setRow(t.Name, platform.HostOK, "already current") }}}})
+			continue
+		}
+		var steps []Step
+		if !st.has(target) {
+			if relErr == nil && up == nil && upErr == nil {
+				man, err := e.store().Manifest(env.Name, target)
+				if err == nil {
+					up = newUploader(e, p.rel, man)
+					up.secrets, err = e.store().Secrets(env.Name, target)
+				}
+				if err != nil {
+					up, upErr = nil, err
+				}
+			}
+			switch {
+			case relErr != nil:
+				steps = append(steps, failStep(t, "rollback", fmt.Errorf("release %s was pruned on the host and is not in the local store: %v", target, relErr)))
+			case upErr != nil:
+				steps = append(steps, failStep(t, "rollback", upErr))
+			default:
+				s := up.step(t, st)
+				s.OnFail = func(error) { p.setRow(t.Name, platform.HostFailed, "upload") }
+				steps = append(steps, s)
+			}
+		}
+		// A host that begins to switch finishes (stop, switch, start,
+		// health check: each bounded) even if plat is interrupted: a ^C
+		// must not leave it with its processes stopped. Hosts that have
+		// not begun are left as they are.
+		began := false
+		steps = append(steps, Step{Name: "begin", Quiet: true, Does: "stop here if plat was interrupted", Run: func(ctx context.Context) error {
+			if err := ctx.Err(); err != nil {
+				p.setRow(t.Name, platform.HostNotSwitched, "interrupted")
+				return &HostError{Host: t.Name, Step: "rollback", Err: err}
+			}
+			began = true
+			return nil
+		}})
+		var failed error
+		sw := detached(activation{e: e, env: env, t: t, id: target, penv: p.processEnvFor(t, target), fromHost: true}.steps("rollback "+target, "from "+orNone(st.Current)))
+		for i := range sw {
+			sw[i].OnFail = func(err error) { failed = err }
+		}
+		steps = append(steps, sw...)
+		steps = append(steps, Step{Name: "record", Quiet: true, Always: true, Does: "append to .plat/history and revisions.log", Run: func(ctx context.Context) error {
+			if !began {
+				return nil
+			}
+			outcome := platform.OutcomeOK
+			if failed != nil {
+				outcome = platform.OutcomeFailed
+			}
+			p.setRow(t.Name, platform.HostState(outcome), "")
+			line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
+			h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
+				GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
+			e.log().Debug("recording history", "host", t.Name, "release", target)
+			_, err := run(context.WithoutCancel(ctx), t, hostcmd.Record(t.DeployTo, line, h))
+			return err
+		}})
+		lists = append(lists, hostSteps{t, steps})
+	}
+	return lists, up
+}
+
+// failStep is a step that fails with err: what a host cannot do, said when
+// its list runs.
+func failStep(t *platform.Target, step string, err error) Step {
+	return Step{Name: step, Quiet: true, Does: "fail: " + err.Error(), Run: func(context.Context) error {
+		return &HostError{Host: t.Name, Step: step, Err: err}
+	}}
 }
 
 // knownReleases lists, oldest first, every release of env that the local

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plat-sh/plat/platform"
@@ -76,50 +75,32 @@ func maxFailures(s string, n int) int {
 }
 
 // switchStages switches pending hosts stage by stage. A host whose health
-// check fails goes back to its previous release at once. When failures
-// exceed max_failures, on_failure decides: "rollback" returns every
-// switched host to its previous release; "halt" stops and leaves them.
+// check fails goes back to its previous release at once (its list's
+// undo). When failures exceed max_failures, on_failure decides:
+// "rollback" returns every switched host to its previous release; "halt"
+// stops and leaves them.
 func (p *push) switchStages(ctx context.Context, pending []*platform.Target) error {
-	e, ro := p.e, p.env.Rollout
+	ro := p.env.Rollout
 	plan, err := stages(ro.Stages, pending)
 	if err != nil {
 		return err
 	}
-	budget := maxFailures(ro.MaxFailures, len(p.targets))
-	failures := 0
-	failed := map[string]error{}
-	var switched []*platform.Target
-	for i, stage := range plan {
-		if i > 0 {
-			if err := p.pause(ctx, i, len(plan)); err != nil {
-				return p.abort(ctx, switched, err)
-			}
+	run := stagedRun{what: "push", parallel: ro.MaxParallel, budget: maxFailures(ro.MaxFailures, len(p.targets)), pause: p.pause}
+	for _, stage := range plan {
+		var lists []hostSteps
+		for _, t := range stage {
+			p.mu.Lock()
+			p.prev[t.Name] = previousRelease(p.states[t.Name], p.rel.ID)
+			p.mu.Unlock()
+			lists = append(lists, hostSteps{t, p.switchList(t)})
 		}
-		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("stage %d/%d: %s", i+1, len(plan), strings.Join(names(stage), ", "))})
-		var mu sync.Mutex
-		errs := e.forEach(ctx, stage, ro.MaxParallel, func(ctx context.Context, t *platform.Target) error {
-			err := p.switchHost(ctx, t)
-			if err == nil {
-				mu.Lock()
-				switched = append(switched, t)
-				mu.Unlock()
-			}
-			return err
-		})
-		failures += len(errs)
-		for h, err := range errs {
-			failed[h] = err
-		}
-		if ctx.Err() != nil {
-			return p.abort(ctx, switched, &DeployError{Op: "push interrupted", Hosts: errs, Err: ctx.Err()})
-		}
-		if failures > budget {
-			return p.abort(ctx, switched, &DeployError{
-				Op:    fmt.Sprintf("stage %d/%d failed (%d host failures, %d tolerated)", i+1, len(plan), failures, budget),
-				Hosts: errs})
-		}
+		run.stages = append(run.stages, lists)
 	}
-	if failures > 0 {
+	res := p.exec().runStages(ctx, run)
+	if res.stop != nil {
+		return p.abort(ctx, res.done, res.stop)
+	}
+	if failures := len(res.failed); failures > 0 {
 		// Within max_failures: the push ends, its history recorded on every
 		// host, and fails so that the hosts switched back are not missed.
 		p.finish(ctx, platform.OutcomeFailed)
@@ -128,12 +109,14 @@ func (p *push) switchStages(ctx context.Context, pending []*platform.Target) err
 			what = fmt.Sprintf("were switched back, but for %d that could not be reached again", n)
 		}
 		return &DeployError{Op: fmt.Sprintf("%d of %d hosts failed and %s (max_failures = %s); the others run %s\nhint: fix the cause, then `plat push %s --resume` retries them",
-			failures, len(pending), what, orZero(ro.MaxFailures), p.rel.ID, p.env.Name), Hosts: failed}
+			failures, len(pending), what, orZero(ro.MaxFailures), p.rel.ID, p.env.Name), Hosts: res.failed}
 	}
 	return nil
 }
 
-// abort applies on_failure after a failed stage.
+// abort applies on_failure after a failed stage: "halt" leaves the
+// switched hosts as they are; "rollback" runs each one's generated list
+// back to its previous release.
 func (p *push) abort(ctx context.Context, switched []*platform.Target, cause error) error {
 	e := p.e
 	policy := p.env.Rollout.OnFailure
@@ -158,40 +141,11 @@ func (p *push) abort(ctx context.Context, switched []*platform.Target, cause err
 		return cause
 	}
 	rctx := context.WithoutCancel(ctx)
-	errs := e.forEach(rctx, switched, 0, func(ctx context.Context, t *platform.Target) error {
-		p.mu.Lock()
-		prev := p.prev[t.Name]
-		p.mu.Unlock()
-		if prev == "" {
-			return nil
-		}
-		back := func() error {
-			return e.step(t.Name, "rollback "+prev, "on_failure = rollback", func() error {
-				if err := e.activate(ctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(ctx, t, prev)); err != nil {
-					return err
-				}
-				return e.checkHealth(ctx, t, p.env)
-			})
-		}
-		err := back()
-		if errors.Is(err, platform.ErrConnectionLost) {
-			// Once more on a new connection.
-			if rerr := p.reach(ctx, t, err, prev, p.rel.ID); rerr != nil {
-				err = fmt.Errorf("%w; %v", err, rerr)
-			} else {
-				err = back()
-			}
-		}
-		if err == nil {
-			p.mu.Lock()
-			p.history[t.Name] = platform.OutcomeRolledBack
-			p.rows[t.Name].Status = platform.HostRolledBack
-			p.rows[t.Name].Release = prev
-			p.mu.Unlock()
-			p.journalHost(ctx, t, recordRolledBack)
-		}
-		return err
-	})
+	var lists []hostSteps
+	for _, t := range switched {
+		lists = append(lists, hostSteps{t, p.backList(t)})
+	}
+	errs := p.exec().runAll(rctx, lists, 0, nil)
 	p.finish(rctx, platform.OutcomeRolledBack)
 	_ = e.runHooks(rctx, p.env, platform.HookRolledBack, p.hookEnv(cause.Error()), p.targets)
 	if len(errs) > 0 {
@@ -261,75 +215,6 @@ func (e *Engine) pauseStage(ctx context.Context, ro platform.Rollout, yes bool, 
 	return nil
 }
 
-// switchHost switches t to the new release, restarts and health-checks it;
-// on a failed check it switches back and restarts the previous release.
-func (p *push) switchHost(ctx context.Context, t *platform.Target) error {
-	e := p.e
-	st := p.states[t.Name]
-	prev := ""
-	if st != nil {
-		prev = st.Current
-	}
-	if prev == p.rel.ID && st != nil {
-		prev = st.previousOf(prev)
-	}
-	p.mu.Lock()
-	p.prev[t.Name] = prev
-	p.mu.Unlock()
-	err := e.step(t.Name, "switch "+p.rel.ID, fmt.Sprintf("from %s", orNone(prev)), func() error {
-		return e.activate(ctx, t, p.env, p.rel.ID, p.processEnv(t), p.rel.Processes)
-	})
-	if err == nil {
-		err = e.healthStep(ctx, p.env, t)
-	}
-	if err == nil {
-		p.setRow(t.Name, platform.HostOK, "")
-		p.mu.Lock()
-		p.history[t.Name] = platform.OutcomeOK
-		p.mu.Unlock()
-		p.journalHost(ctx, t, recordSwitched)
-		return nil
-	}
-	p.setRow(t.Name, platform.HostFailed, "switched back")
-	p.mu.Lock()
-	p.history[t.Name] = platform.OutcomeFailed
-	p.mu.Unlock()
-	rctx := context.WithoutCancel(ctx)
-	if prev != "" {
-		if rerr := p.reach(rctx, t, err, prev, p.rel.ID); rerr != nil {
-			p.setRow(t.Name, platform.HostFailed, "unreachable")
-			return fmt.Errorf("%w; %v", err, rerr)
-		}
-		if rerr := e.step(t.Name, "switch back "+prev, "", func() error {
-			if err := e.activate(rctx, t, p.env, prev, p.processEnvFor(t, prev), p.processesFor(rctx, t, prev)); err != nil {
-				return err
-			}
-			return e.checkHealth(rctx, t, p.env)
-		}); rerr != nil {
-			return fmt.Errorf("%w; switching back to %s also failed: %v", err, prev, rerr)
-		}
-		p.mu.Lock()
-		p.rows[t.Name].Release = prev
-		p.mu.Unlock()
-	} else {
-		// The host's first release: nothing to switch back to, so it
-		// goes back to running nothing rather than a failed release.
-		if rerr := p.reach(rctx, t, err); rerr != nil {
-			p.setRow(t.Name, platform.HostFailed, "unreachable")
-			return fmt.Errorf("%w; %v", err, rerr)
-		}
-		if rerr := e.step(t.Name, "switch back", "to no release", func() error {
-			return e.deactivate(rctx, t, p.env, p.rel.ID)
-		}); rerr != nil {
-			return fmt.Errorf("%w; stopping it also failed: %v", err, rerr)
-		}
-		p.mu.Lock()
-		p.rows[t.Name].Release = "-"
-		p.mu.Unlock()
-	}
-	return err
-}
-
 // deactivate stops the processes of release id on t and removes current,
 // for a host that had no release before id.
 func (e *Engine) deactivate(ctx context.Context, t *platform.Target, env *platform.Environment, id string) error {
@@ -361,11 +246,6 @@ func (p *push) processEnvFor(t *platform.Target, id string) map[string]string {
 	vars := p.processEnv(t)
 	vars["PLAT_RELEASE"] = id
 	return vars
-}
-
-// processesFor reads a release's process types from the host.
-func (p *push) processesFor(ctx context.Context, t *platform.Target, id string) map[string]string {
-	return readProcesses(ctx, t, id)
 }
 
 func readProcesses(ctx context.Context, t *platform.Target, id string) map[string]string {

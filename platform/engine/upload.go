@@ -162,12 +162,14 @@ func (u *uploader) linked() (args []string, paths []string) {
 	return args, paths
 }
 
-// upload makes releases/<id> on t from its current release.
-func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState) error {
+// step is the step that makes releases/<id> on t from its current
+// release (st): the upload plan is made now, the commands run when the
+// step does.
+func (u *uploader) step(t *platform.Target, st *hostState) Step {
+	name := "upload " + u.rel.ID
 	if st != nil && st.has(u.rel.ID) {
-		return u.e.step(t.Name, "upload "+u.rel.ID, "already on host", func() error {
-			return u.e.writeSecrets(ctx, t, u.rel.ID, u.secrets)
-		})
+		return Step{Name: name, Message: "already on host", Does: "write .plat/secrets.env (the release is on the host)",
+			Run: func(ctx context.Context) error { return u.e.writeSecrets(ctx, t, u.rel.ID, u.secrets) }}
 	}
 	linkArgs, linkPaths := u.linked()
 	base, baseMan := "", (*release.Manifest)(nil)
@@ -176,11 +178,14 @@ func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState
 	}
 	plan := release.PlanUpload(base, baseMan, u.man, linkPaths)
 	msg := fmt.Sprintf("%d files changed, %s", len(plan.Send)+len(plan.Links), humanBytes(plan.SendBytes))
+	does := fmt.Sprintf("prepare releases/.%s.tmp as hard links to releases/%s less %d changed paths, send %d files in one gzip tar, install, write .plat/secrets.env",
+		u.rel.ID, base, len(plan.Remove), len(plan.Send))
 	if base == "" {
 		n, size := u.man.Files()
 		msg = fmt.Sprintf("%d files, %s", n, humanBytes(size))
+		does = fmt.Sprintf("prepare releases/.%s.tmp, send %d files in one gzip tar, install, write .plat/secrets.env", u.rel.ID, n)
 	}
-	return u.e.step(t.Name, "upload "+u.rel.ID, msg, func() error {
+	return Step{Name: name, Message: msg, Does: does, Run: func(ctx context.Context) error {
 		err := u.send(ctx, t, plan, baseMan, linkArgs)
 		if platform.ExitCode(err) == hostcmd.ExitManifestMismatch {
 			// The base's manifest on the host is not the one plat knows:
@@ -197,7 +202,7 @@ func (u *uploader) upload(ctx context.Context, t *platform.Target, st *hostState
 			err = u.e.writeSecrets(ctx, t, u.rel.ID, u.secrets)
 		}
 		return err
-	})
+	}}
 }
 
 // send runs one prepare + install round on t. With deltaBase (the base
