@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -22,6 +23,16 @@ type Plan struct {
 	Changes []PlanChanges
 	Tasks   []string
 	Rollout string
+	// Steps are the step lists the rollout runs, one per group of hosts
+	// whose lists are the same.
+	Steps []PlanSteps
+}
+
+// PlanSteps is the step list of hosts in one rollout stage.
+type PlanSteps struct {
+	Stage int // 1-based
+	Hosts []string
+	Steps []Step
 }
 
 // PlanStage is one rollout stage.
@@ -93,6 +104,7 @@ func (p *push) plan() *Plan {
 	} else if ro.Pause > 0 {
 		pause = ro.Pause.String()
 	}
+	pl.Steps = p.planSteps()
 	pl.Rollout = fmt.Sprintf("on_failure=%s pause=%s max_parallel=%d max_failures=%s health=%s", policy, pause, ro.MaxParallel, orZero(ro.MaxFailures), healthLabel(p.e.health(p.env)))
 	return pl
 }
@@ -130,4 +142,54 @@ func (pl *Plan) Write(w io.Writer) {
 	for _, t := range pl.Tasks {
 		fmt.Fprintf(w, "Task: %s\n", t)
 	}
+	for _, g := range pl.Steps {
+		fmt.Fprintf(w, "Steps on %s (stage %d):\n", strings.Join(g.Hosts, ", "), g.Stage)
+		writeSteps(w, g.Steps)
+	}
+}
+
+// hostList is one host's whole list for a push, in the order the rollout
+// runs it: upload, the release tasks that run there, switch and health,
+// record and prune. (The rollout runs each phase on every host before
+// the next phase begins: uploads everywhere, then the tasks, then the
+// switch stage by stage.)
+func (p *push) hostList(t *platform.Target, up *uploader, tasks []releaseTask) []Step {
+	steps := p.uploadList(t, up)
+	for _, task := range tasks {
+		if task.t == t {
+			steps = append(steps, task.step)
+		}
+	}
+	steps = append(steps, p.switchList(t)...)
+	return append(steps, p.finishList(context.Background(), t, platform.OutcomeOK, previousRelease(p.states[t.Name], p.rel.ID))...)
+}
+
+// planSteps compiles the push for --plan: every pending host's list,
+// grouped by stage and by what the list says.
+func (p *push) planSteps() []PlanSteps {
+	up := newUploader(p.e, p.rel, p.man)
+	tasks, err := p.taskList()
+	if err != nil {
+		return nil
+	}
+	st, err := stages(p.env.Rollout.Stages, p.pendingTargets())
+	if err != nil {
+		return nil
+	}
+	var out []PlanSteps
+	for i, stage := range st {
+		byText := map[string]int{}
+		for _, t := range stage {
+			steps := p.hostList(t, up, tasks)
+			var b strings.Builder
+			writeSteps(&b, steps)
+			if j, ok := byText[b.String()]; ok {
+				out[j].Hosts = append(out[j].Hosts, t.Name)
+				continue
+			}
+			byText[b.String()] = len(out)
+			out = append(out, PlanSteps{Stage: i + 1, Hosts: []string{t.Name}, Steps: steps})
+		}
+	}
+	return out
 }

@@ -98,7 +98,7 @@ func (a activation) healthDoes() string {
 	if h == nil {
 		return "no health check"
 	}
-	return fmt.Sprintf("the web process holds port %d, then %s until it passes", a.t.Port, healthLabel(h))
+	return "the web process holds $PORT, then " + healthLabel(h) + " until it passes"
 }
 
 // previousRelease is what t returns to if release id fails there: the

@@ -53,6 +53,19 @@ func (l *commandLog) on(host string) []string {
 	return out
 }
 
+// argsOn returns the argv of every command host ran.
+func (l *commandLog) argsOn(host string) [][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out [][]string
+	for _, c := range l.cmds {
+		if c.host == host {
+			out = append(out, c.args)
+		}
+	}
+	return out
+}
+
 func (r *fleetRecorder) Run(ctx context.Context, cmd *platform.Command) error {
 	r.log.add(r.host, cmd.Args)
 	if cmd.Stdin != nil {

@@ -77,11 +77,14 @@ func writeSteps(w io.Writer, steps []Step) {
 	for _, s := range steps {
 		line := fmt.Sprintf("  %-*s  %s", width, s.Name, s.Does)
 		var notes []string
-		if s.Journal != "" {
+		switch {
+		case s.Journal != "" && s.Skip == s.Journal:
+			notes = append(notes, "journal "+s.Journal+", which --resume skips")
+		case s.Journal != "":
 			notes = append(notes, "journal "+s.Journal)
 		}
-		if s.Skip != "" {
-			notes = append(notes, "skipped on --resume after "+s.Skip)
+		if s.Skip != "" && s.Skip != s.Journal {
+			notes = append(notes, "--resume skips it after "+s.Skip)
 		}
 		if s.Undo != nil {
 			notes = append(notes, "undo: "+s.Undo.Name+" ("+s.Undo.Does+")")

@@ -178,12 +178,12 @@ func (u *uploader) step(t *platform.Target, st *hostState) Step {
 	}
 	plan := release.PlanUpload(base, baseMan, u.man, linkPaths)
 	msg := fmt.Sprintf("%d files changed, %s", len(plan.Send)+len(plan.Links), humanBytes(plan.SendBytes))
-	does := fmt.Sprintf("prepare releases/.%s.tmp as hard links to releases/%s less %d changed paths, send %d files in one gzip tar, install, write .plat/secrets.env",
+	does := fmt.Sprintf("prepare releases/.%s.tmp: hard links to releases/%s less %d changed path(s); send %d file(s) in one gzip tar; install; write .plat/secrets.env",
 		u.rel.ID, base, len(plan.Remove), len(plan.Send))
 	if base == "" {
 		n, size := u.man.Files()
 		msg = fmt.Sprintf("%d files, %s", n, humanBytes(size))
-		does = fmt.Sprintf("prepare releases/.%s.tmp, send %d files in one gzip tar, install, write .plat/secrets.env", u.rel.ID, n)
+		does = fmt.Sprintf("prepare releases/.%s.tmp; send %d file(s) in one gzip tar; install; write .plat/secrets.env", u.rel.ID, n)
 	}
 	return Step{Name: name, Message: msg, Does: does, Run: func(ctx context.Context) error {
 		err := u.send(ctx, t, plan, baseMan, linkArgs)
