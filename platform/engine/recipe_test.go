@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,10 +50,10 @@ func init() {
 	for name, cmd := range map[string]*platform.Command{
 		"switch": hostcmd.Switch("", ""), "unswitch": hostcmd.Unswitch("", ""), "stop": hostcmd.Stop("", 0, ""),
 		"start": hostcmd.Start("", "", "", nil), "record": hostcmd.Record("", "", ""), "prune": hostcmd.Prune("", 0, "", ""),
-		"journal": hostcmd.Journal("", ""), "owns": hostcmd.Owns("", "", "", 0, 0), "logs": hostcmd.Logs("", 0, false),
+		"journal": hostcmd.Journal("", ""), "listen": hostcmd.Owns("", "", "", 0, 0), "logs": hostcmd.Logs("", 0, false),
 		"run": hostcmd.InDir("", nil), "prepare": hostcmd.Prepare("", "", ""), "finish": hostcmd.Finish("", "", "", "", nil),
-		"write-secrets": hostcmd.WriteSecrets("", ""), "wait-listen": hostcmd.WaitListen("", "", "", 0, 0),
-		"promote": hostcmd.Promote("", ""), "systemd-install": hostcmd.SystemdInstall(u), "systemd-restart": hostcmd.SystemdStart(),
+		"write-secrets": hostcmd.WriteSecrets("", ""),
+		"promote":       hostcmd.Promote("", ""), "systemd-install": hostcmd.SystemdInstall(u), "systemd-restart": hostcmd.SystemdStart(),
 		"systemd-stop": hostcmd.SystemdStop("", "", ""), "read-journal": hostcmd.ReadJournal("", ""),
 	} {
 		if len(cmd.Args) > 2 && cmd.Args[0] == "sh" {
@@ -95,13 +96,18 @@ func describe(args []string) string {
 		}
 		return fmt.Sprintf("start %s%s %s", a[1], a[2], strings.Join(types, ","))
 	case "stop":
-		return strings.TrimSpace("stop " + strings.Join(a[2:], " "))
+		return strings.Join(slices.DeleteFunc(append([]string{"stop"}, a[2:]...), func(s string) bool { return s == "" }), " ")
 	case "journal":
 		return "journal " + strings.Fields(a[1])[2]
 	case "run":
 		return "run " + strings.Join(a[1:], " ") + " in " + filepath.Base(a[0])
 	case "prune":
 		return "prune keep " + a[1]
+	case "listen": // one script: waiting for a new generation, or the health gate's proof
+		if a[5] == "exclusive" {
+			return "owns " + a[1]
+		}
+		return "wait-listen " + a[1] + a[2]
 	}
 	return name
 }
@@ -256,13 +262,21 @@ func TestStepsIncrementalPush(t *testing.T) {
 func TestStepsOverlap(t *testing.T) {
 	tp := newTestPush(t, 1, "r1")
 	tp.env.Rollout.Restart = platform.RestartOverlap
-	goldenSteps(t, "overlap", tp.planText())
+	plan := tp.planText()
+	if _, err := tp.rollout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goldenSteps(t, "overlap", plan+tp.recording())
 }
 
 func TestStepsSystemd(t *testing.T) {
 	tp := newTestPush(t, 1, "r1")
 	tp.env.Processes = "systemd"
-	goldenSteps(t, "systemd", tp.planText())
+	plan := tp.planText()
+	if _, err := tp.rollout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goldenSteps(t, "systemd", plan+tp.recording())
 }
 
 func TestStepsStopStartRun(t *testing.T) {
