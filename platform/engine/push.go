@@ -438,6 +438,9 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	e := p.e
 	for _, t := range p.targets {
 		p.rows[t.Name] = &platform.SummaryRow{Host: t.Name, Release: p.rel.ID, Status: platform.HostPending}
+		if p.done[t.Name] {
+			p.rows[t.Name].Status, p.rows[t.Name].Note = platform.HostOK, "switched before the resume"
+		}
 	}
 	// 8. upload everywhere before anything switches.
 	pending := p.pendingTargets()
