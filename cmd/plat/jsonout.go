@@ -547,6 +547,23 @@ type planJSON struct {
 	Stages    [][]string        `json:"stages"`
 	Changes   []planChangesJSON `json:"changes"`
 	Tasks     []string          `json:"tasks"`
+	Steps     []planStepsJSON   `json:"steps"`
+}
+
+// planStepsJSON is the step list of the hosts of one stage.
+type planStepsJSON struct {
+	Stage int        `json:"stage"`
+	Hosts []string   `json:"hosts"`
+	Steps []stepJSON `json:"steps"`
+}
+
+// stepJSON is one step: what runs on the host, what the host's journal
+// records once it is done, and the step that undoes it.
+type stepJSON struct {
+	Name    string `json:"name"`
+	Does    string `json:"does"`
+	Journal string `json:"journal,omitempty"`
+	Undo    string `json:"undo,omitempty"`
 }
 
 // planChangesJSON are the changes for the hosts that run release from
@@ -568,7 +585,18 @@ func newPushResult(env string, res *engine.PushResult) pushResult {
 	if pl := res.Plan; pl != nil {
 		r.Release = pl.Release
 		p := &planJSON{GitSHA: pl.GitSHA, Files: pl.Files, SizeBytes: pl.Size, Rollout: pl.Rollout, Stages: [][]string{},
-			Changes: []planChangesJSON{}, Tasks: list(pl.Tasks)}
+			Changes: []planChangesJSON{}, Tasks: list(pl.Tasks), Steps: []planStepsJSON{}}
+		for _, g := range pl.Steps {
+			ps := planStepsJSON{Stage: g.Stage, Hosts: list(g.Hosts), Steps: []stepJSON{}}
+			for _, s := range g.Steps {
+				sj := stepJSON{Name: s.Name, Does: s.Does, Journal: s.Journal}
+				if s.Undo != nil {
+					sj.Undo = s.Undo.Name
+				}
+				ps.Steps = append(ps.Steps, sj)
+			}
+			p.Steps = append(p.Steps, ps)
+		}
 		for _, s := range pl.Stages {
 			p.Stages = append(p.Stages, list(s.Hosts))
 		}
