@@ -80,7 +80,10 @@ type push struct {
 }
 
 // Push builds, records and rolls out a release (the life of a push is in
-// ARCHITECTURE.md).
+// ARCHITECTURE.md). A new push, a resumed one and a plan differ only in
+// where the release comes from (a build, or the journal and the local
+// store) and what becomes of the step lists compiled from it (run, or
+// printed); the lists and their executor know no modes.
 func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error) {
 	env, prov, err := e.environment(opts.EnvName)
 	if err != nil {
@@ -89,114 +92,146 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 	if s, ok := schedulerOf(prov); ok {
 		return e.pushScheduled(ctx, opts, env, s)
 	}
-	if env.Private != "" && !opts.Resume {
-		if st, err := os.Stat(env.Private); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("%w: environment %s: the private settings directory %s does not exist (app or environment `private`)", ErrConfig, env.Name, env.Private)
-		}
-	}
-	if err := e.prepareState(ctx); err != nil {
-		return nil, err
-	}
-	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
-		prev: map[string]string{}, done: map[string]bool{}, history: map[string]platform.Outcome{}, prov: prov, stranded: map[string]bool{}}
-	if !opts.Resume {
-		// Secrets are read from their sources on this machine, once per
-		// push; a resumed push uses the values its release recorded.
-		if p.secrets, err = e.resolveSecrets(ctx, env); err != nil {
-			return nil, err
-		}
-		if p.digests, err = e.secretDigests(p.secrets); err != nil {
-			return nil, fmt.Errorf("secret digests: %w", err)
-		}
-	}
-	ts, closeAll, err := e.targets(ctx, env, prov, nil)
+	p, closeAll, err := e.openPush(ctx, opts, env, prov)
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll()
-	redialables(ts)
-	p.targets = ts
-	if err := p.checkConfirm(); err != nil {
-		return nil, err
-	}
-
-	var lock *deployLock
 	if !opts.Plan {
-		lock, err = e.acquire(ctx, env, ts, "push", opts.Message, opts.LockWait)
+		lock, err := e.acquire(ctx, env, p.targets, "push", opts.Message, opts.LockWait)
 		if err != nil {
 			return nil, err
 		}
 		defer lock.release(ctx)
-		if err := e.assignPorts(ctx, env, ts); err != nil {
+		if err := e.assignPorts(ctx, env, p.targets); err != nil {
 			return nil, err
 		}
 		p.teamLatest = e.teamLatest(ctx, env.Name)
 	}
+	source := p.fromBuild
+	if opts.Resume {
+		source = p.fromJournal
+	}
+	if res, err := source(ctx); res != nil || err != nil {
+		return res, err
+	}
+	if opts.Plan {
+		return &PushResult{Release: p.rel, Plan: p.plan()}, nil
+	}
+	return p.run(ctx)
+}
 
+// openPush checks what a push needs before it connects (the private
+// settings directory, the state directory, the secrets of a new release),
+// then connects to the hosts.
+func (e *Engine) openPush(ctx context.Context, opts PushOptions, env *platform.Environment, prov platform.Provider) (*push, func(), error) {
+	fresh := !opts.Resume
+	if env.Private != "" && fresh {
+		if st, err := os.Stat(env.Private); err != nil || !st.IsDir() {
+			return nil, nil, fmt.Errorf("%w: environment %s: the private settings directory %s does not exist (app or environment `private`)", ErrConfig, env.Name, env.Private)
+		}
+	}
+	if err := e.prepareState(ctx); err != nil {
+		return nil, nil, err
+	}
+	p := &push{e: e, opts: opts, env: env, start: e.now(), rows: map[string]*platform.SummaryRow{},
+		prev: map[string]string{}, done: map[string]bool{}, history: map[string]platform.Outcome{}, prov: prov, stranded: map[string]bool{}}
+	if fresh {
+		// Secrets are read from their sources on this machine, once per
+		// push; a resumed push uses the values its release recorded.
+		var err error
+		if p.secrets, err = e.resolveSecrets(ctx, env); err != nil {
+			return nil, nil, err
+		}
+		if p.digests, err = e.secretDigests(p.secrets); err != nil {
+			return nil, nil, fmt.Errorf("secret digests: %w", err)
+		}
+	}
+	ts, closeAll, err := e.targets(ctx, env, prov, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	redialables(ts)
+	p.targets = ts
+	if err := p.checkConfirm(); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return p, closeAll, nil
+}
+
+// fromJournal takes the release of the last unfinished push from the
+// local store, what each host already did from its journal (loadResume),
+// and the hosts' state.
+func (p *push) fromJournal(ctx context.Context) (*PushResult, error) {
+	if err := p.loadResume(ctx); err != nil {
+		return nil, err
+	}
+	return nil, p.readStates(ctx)
+}
+
+func (p *push) readStates(ctx context.Context) error {
+	states, errs := p.e.readStates(ctx, p.env.Name, p.targets)
+	if len(errs) > 0 {
+		return &DeployError{Op: "read host state", Hosts: errs}
+	}
+	p.states = states
+	return nil
+}
+
+// fromBuild builds a new release and gives it the next id. Unless --force
+// (or --plan), a push whose inputs or whose built content every host
+// already runs ends there, with a result that says so.
+func (p *push) fromBuild(ctx context.Context) (*PushResult, error) {
+	e, opts := p.e, p.opts
+	shortcut := !opts.Force && !opts.Plan
 	// The same inputs as the release every host runs: nothing to build.
-	var states map[string]*hostState
 	key, keySHA := "", ""
-	if !opts.Resume && !opts.Plan && opts.promote == nil {
-		key, keySHA = e.sourceKey(ctx, env, opts.Ref)
+	if !opts.Plan && opts.promote == nil {
+		key, keySHA = e.sourceKey(ctx, p.env, opts.Ref)
 		key = digestKey(key, p.digests)
 	}
-	if key != "" && !opts.Force {
-		st, errs := e.readStates(ctx, env.Name, ts)
-		if len(errs) > 0 {
-			return nil, &DeployError{Op: "read host state", Hosts: errs}
-		}
-		if id := p.runsSource(st, key); id != "" {
+	// The hosts' state is read before the build so that the starting
+	// hooks already know the release id and what each host runs.
+	if err := p.readStates(ctx); err != nil {
+		return nil, err
+	}
+	if key != "" && shortcut {
+		if id := p.runsSource(p.states, key); id != "" {
 			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s, built from commit %s with the same settings); use --force to build and push anyway", id, short(keySHA))})
 			return p.nothingToPush(ctx)
 		}
-		states = st
 	}
-
 	work, err := os.MkdirTemp(e.StateDir, "build-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
+	build := p.build
+	if opts.promote != nil {
+		build = p.promoted
+	}
+	if err := build(ctx, work); err != nil {
+		p.fail(ctx, err)
+		return nil, err
+	}
+	if key != "" && p.rel.GitSHA == keySHA {
+		p.rel.SourceKey = key
+	}
+	p.rel.Secrets = p.digests
+	if shortcut && p.unchanged() {
+		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
+		return p.nothingToPush(ctx)
+	}
+	p.rel.ID = release.ID(p.nextNumber())
+	return nil, nil
+}
 
-	if opts.Resume {
-		if err := p.loadResume(ctx); err != nil {
-			return nil, err
-		}
-	}
-	// The hosts' state is read before the build so that the starting
-	// hooks already know the release id and what each host runs.
-	if states == nil {
-		var errs map[string]error
-		states, errs = e.readStates(ctx, env.Name, ts)
-		if len(errs) > 0 {
-			return nil, &DeployError{Op: "read host state", Hosts: errs}
-		}
-	}
-	p.states = states
-	if !opts.Resume {
-		build := p.build
-		if opts.promote != nil {
-			build = p.promoted
-		}
-		if err := build(ctx, work); err != nil {
-			p.fail(ctx, err)
-			return nil, err
-		}
-		if key != "" && p.rel.GitSHA == keySHA {
-			p.rel.SourceKey = key
-		}
-		p.rel.Secrets = p.digests
-		if unchanged := p.unchanged(); unchanged && !opts.Force && !opts.Plan {
-			e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: fmt.Sprintf("nothing to push: every host already runs this content (%s); use --force to push anyway", short(p.man.Hash()))})
-			return p.nothingToPush(ctx)
-		}
-		p.rel.ID = release.ID(p.nextNumber())
-	}
-	if opts.Plan {
-		plan := p.plan()
-		return &PushResult{Release: p.rel, Plan: plan}, nil
-	}
-	if !opts.Resume {
+// run records a new release (a resumed one is recorded already) and
+// rolls it out.
+func (p *push) run(ctx context.Context) (*PushResult, error) {
+	if p.id == "" {
+		e := p.e
 		if err := e.store().Record(p.rel, p.man); err != nil {
 			return nil, fmt.Errorf("record release %s: %w", p.rel.ID, err)
 		}
@@ -209,7 +244,6 @@ func (e *Engine) Push(ctx context.Context, opts PushOptions) (*PushResult, error
 		p.id = newPushID(p.rel.ID)
 		p.journalLocal(pushStarted, "")
 	}
-
 	res, err := p.rollout(ctx)
 	if err != nil {
 		p.fail(ctx, err)
