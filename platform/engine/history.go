@@ -30,6 +30,13 @@ type HistoryEntry struct {
 	Note         string           `json:"note,omitempty"`
 }
 
+// History events.
+const (
+	historyDeploy    = "deploy"
+	historyRollback  = "rollback"
+	historyLockBreak = "lock-break"
+)
+
 func historyLine(h HistoryEntry) string {
 	b, _ := json.Marshal(h)
 	return string(b)
@@ -150,7 +157,7 @@ func (e *Engine) reportFound(t *platform.Target, st *hostState) {
 func (h *hostState) previousOf(cur string) string {
 	for i := len(h.history) - 1; i >= 0; i-- {
 		x := h.history[i]
-		if x.Release == cur && (x.Event == "deploy" || x.Event == "rollback") && x.Outcome == platform.OutcomeOK {
+		if x.Release == cur && (x.Event == historyDeploy || x.Event == historyRollback) && x.Outcome == platform.OutcomeOK {
 			return x.Previous
 		}
 	}
@@ -235,7 +242,7 @@ func mergeHistory(states map[string]*hostState, st *release.Store, env string) [
 				}
 			}
 			if !found {
-				rows[key{rec.ID, "deploy", ""}] = &ReleaseRow{ID: rec.ID, Time: rec.Time, Pusher: rec.Pusher, GitSHA: rec.GitSHA, Event: "deploy", Outcome: platform.OutcomeNotDeployed}
+				rows[key{rec.ID, historyDeploy, ""}] = &ReleaseRow{ID: rec.ID, Time: rec.Time, Pusher: rec.Pusher, GitSHA: rec.GitSHA, Event: historyDeploy, Outcome: platform.OutcomeNotDeployed}
 			}
 		}
 	}

@@ -328,7 +328,7 @@ func (e *Engine) BreakLock(ctx context.Context, envName string) ([]LockState, er
 		broken = append(broken, LockState{Host: t.Name, Locked: true, Info: info})
 		mu.Unlock()
 		line := fmt.Sprintf("%s broke the deploy lock held by %s since %s", e.user(), info.Owner, info.Since.UTC().Format(time.RFC3339))
-		hist := historyLine(HistoryEntry{Event: "lock-break", Time: e.now(), Pusher: e.user(), Note: "held by " + info.Owner})
+		hist := historyLine(HistoryEntry{Event: historyLockBreak, Time: e.now(), Pusher: e.user(), Note: "held by " + info.Owner})
 		_, err = run(ctx, t, hostcmd.Record(t.DeployTo, line, hist))
 		return err
 	})

@@ -273,7 +273,7 @@ func (p *push) finishList(ctx context.Context, t *platform.Target, outcome platf
 		if outcome != platform.OutcomeOK {
 			line = fmt.Sprintf("Branch %s (at %s) failed to deploy as release %s by %s (%s)", branch, short(p.rel.GitSHA), p.rel.ID, e.user(), outcome)
 		}
-		h := historyLine(HistoryEntry{Event: "deploy", Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
+		h := historyLine(HistoryEntry{Event: historyDeploy, Release: p.rel.ID, Previous: prev, Time: e.now().UTC(), Pusher: e.user(),
 			GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
 		// The kill trials (cmd/plat/faults_kill_e2e_test.go) time their
 		// signals by these debug lines: history and prune emit no step.

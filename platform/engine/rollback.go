@@ -186,7 +186,7 @@ func (p *push) rollbackLists(target string, relErr error) ([]hostSteps, *uploade
 			}
 			p.setRow(t.Name, platform.HostState(outcome), "")
 			line := fmt.Sprintf("%s rolled back to release %s", e.user(), target)
-			h := historyLine(HistoryEntry{Event: "rollback", Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
+			h := historyLine(HistoryEntry{Event: historyRollback, Release: target, Previous: st.Current, Time: e.now().UTC(), Pusher: e.user(),
 				GitSHA: p.rel.GitSHA, Outcome: outcome, ManifestHash: p.rel.ManifestHash, Push: p.id})
 			e.log().Debug("recording history", "host", t.Name, "release", target)
 			_, err := run(context.WithoutCancel(ctx), t, hostcmd.Record(t.DeployTo, line, h))

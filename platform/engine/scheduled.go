@@ -205,7 +205,7 @@ func (e *Engine) deploy(ctx context.Context, env *platform.Environment, s platfo
 	start := e.now()
 	var resp *platform.DeployResponse
 	step := "rollout"
-	if event == "rollback" {
+	if event == historyRollback {
 		step = "rollback"
 	}
 	err = e.step(engineHost, step, fmt.Sprintf("%s (%d process types)", rel.ID, len(procs)), func() error {
@@ -323,7 +323,7 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 		p.fail(ctx, err)
 		return nil, fmt.Errorf("hook uploaded: %w", err)
 	}
-	res, err := e.deploy(ctx, env, s, p.rel, p.man, p.secrets, artifact, "deploy", current, releaseTasksOf(e.Project.App, p.rel.Processes))
+	res, err := e.deploy(ctx, env, s, p.rel, p.man, p.secrets, artifact, historyDeploy, current, releaseTasksOf(e.Project.App, p.rel.Processes))
 	if err != nil {
 		p.fail(ctx, err)
 		return res, err
@@ -403,7 +403,7 @@ func (e *Engine) rollbackScheduled(ctx context.Context, opts RollbackOptions, en
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.deploy(ctx, env, s, rel, man, secrets, artifact, "rollback", st.Current, nil)
+	res, err := e.deploy(ctx, env, s, rel, man, secrets, artifact, historyRollback, st.Current, nil)
 	p := &push{e: e, env: env, rel: rel, id: newPushID(target)}
 	p.journalLocal(pushRolledBack, "plat rollback")
 	return res, err
