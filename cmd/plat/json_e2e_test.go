@@ -260,6 +260,9 @@ func TestJSONEveryCommand(t *testing.T) {
 		if d.Plan == nil || d.Release != "r1" || len(d.Plan.Changes) != 1 || len(d.Plan.Changes[0].Changes) == 0 || d.Plan.Files == 0 {
 			t.Errorf("%+v", d)
 		}
+		if d.Plan != nil && (len(d.Plan.Steps) == 0 || len(d.Plan.Steps[0].Steps) == 0 || d.Plan.Steps[0].Steps[0].Name != "upload r1") {
+			t.Errorf("plan steps: %+v", d.Plan.Steps)
+		}
 	}})
 	run("push", jsonCase{args: []string{"push", "local"}, result: &pushResult{}, check: func(t *testing.T, out any, evs []ui.JSONEvent) {
 		d := out.(*pushResult)
