@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -401,4 +402,66 @@ func (tp *testPush) lastJournal(t *testing.T) pushState {
 		t.Fatal(err)
 	}
 	return je.State
+}
+
+func TestStepsFirstPushCanaryFailureRunsNothing(t *testing.T) {
+	// A host's first release fails its health check: there is nothing to
+	// switch back to, so the undo stops it and removes current.
+	tp := newTestPush(t, 2, "", "r1")
+	_, err := tp.rollout(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "stage 1/2 failed") {
+		t.Fatalf("error %v", err)
+	}
+	goldenSteps(t, "first-push-canary-failure", tp.recording()+"rows:\n"+tp.rowsText())
+	if h := tp.hosts["web1"]; h.current != "" {
+		t.Errorf("web1 runs %q, want nothing", h.current)
+	}
+}
+
+// lostProvider connects again to nothing.
+type lostProvider struct{ asked []string }
+
+func (p *lostProvider) Targets(_ context.Context, req *platform.TargetsRequest) (*platform.TargetsResponse, error) {
+	p.asked = append(p.asked, req.Hosts...)
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+func TestStepsHostLostDuringTheSwitchIsStranded(t *testing.T) {
+	// web1's connection drops during its health check and the host cannot
+	// be reached again: the undo's Before says so and runs no command, and
+	// the row and the error say where the host may stand.
+	tp := newTestPush(t, 1, "r1")
+	lost := false
+	h := tp.hosts["web1"]
+	tp.targets[0].Transport.(*fleetRecorder).reply = func(args []string) (string, error) {
+		if lost {
+			return "", platform.ErrConnectionLost
+		}
+		if describe(args) == "run check in current" {
+			lost = true
+			return "", fmt.Errorf("health: %w", platform.ErrConnectionLost)
+		}
+		return h.reply(args)
+	}
+	prov := &lostProvider{}
+	tp.prov = prov
+	redialables(tp.targets)
+	_, err := tp.rollout(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "it could not be switched back") || !strings.Contains(err.Error(), "r1 or r2") {
+		t.Fatalf("error %v", err)
+	}
+	if len(prov.asked) != 1 || prov.asked[0] != "web1" {
+		t.Errorf("connected again to %q, want web1 once", prov.asked)
+	}
+	if got := tp.rowsText(); got != "web1 r2 failed (unreachable)\n" {
+		t.Errorf("rows %q", got)
+	}
+	if tp.strandedCount() != 1 {
+		t.Errorf("%d stranded hosts, want 1", tp.strandedCount())
+	}
+	for _, s := range tp.evs.steps("web1") {
+		if strings.Contains(s, "switch back") {
+			t.Errorf("an unreachable host got a switch back step: %q", s)
+		}
+	}
 }
