@@ -467,7 +467,9 @@ func (p *push) nextNumber() int {
 	return n + 1
 }
 
-// rollout runs steps 8–11 on the hosts.
+// rollout runs the compiled step lists on the hosts (steps 8–10 of
+// ARCHITECTURE.md's life of a push), phase by phase: uploads everywhere,
+// the release tasks, the switch stage by stage, then record and prune.
 func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	e := p.e
 	for _, t := range p.targets {
@@ -476,7 +478,7 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 			p.rows[t.Name].Status, p.rows[t.Name].Note = platform.HostOK, "switched before the resume"
 		}
 	}
-	// 8. upload everywhere before anything switches.
+	// Upload everywhere before anything switches.
 	pending := p.pendingTargets()
 	if err := p.uploadAll(ctx, pending); err != nil {
 		return p.result(), err
@@ -484,11 +486,11 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	if err := e.runHooks(ctx, p.env, platform.HookUploaded, p.hookEnv(""), p.targets); err != nil {
 		return p.result(), fmt.Errorf("hook uploaded: %w", err)
 	}
-	// 9. release tasks, once.
+	// Release tasks, once.
 	if err := p.releaseTasks(ctx); err != nil {
 		return p.result(), err
 	}
-	// 10. switch, stage by stage.
+	// Switch, stage by stage.
 	if err := p.switchStages(ctx, pending); err != nil {
 		return p.result(), err
 	}
@@ -498,7 +500,7 @@ func (p *push) rollout(ctx context.Context) (*PushResult, error) {
 	if err := e.runHooks(ctx, p.env, platform.HookSwitched, p.hookEnv(""), p.targets); err != nil {
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook switched failed: " + err.Error()})
 	}
-	// 11. finish.
+	// Record and prune.
 	p.finish(ctx, platform.OutcomeOK)
 	if err := e.runHooks(ctx, p.env, platform.HookFinished, p.hookEnv(""), p.targets); err != nil {
 		e.emit(platform.Event{Type: platform.EventLog, Host: "localhost", Message: "hook finished failed: " + err.Error()})
