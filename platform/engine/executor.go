@@ -110,6 +110,10 @@ func (x *executor) runAll(ctx context.Context, lists []hostSteps, limit int, don
 		byHost[l.t.Name] = l.steps
 	}
 	return x.e.forEach(ctx, ts, limit, func(ctx context.Context, t *platform.Target) error {
+		// A host whose turn comes after an interrupt is left as it is.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		err := x.runHost(ctx, t, byHost[t.Name])
 		if err == nil && done != nil {
 			done(t)

@@ -322,3 +322,34 @@ func TestExecutorStopsAtAPauseThatSaysNo(t *testing.T) {
 		t.Errorf("%+v, ran %q", res, order)
 	}
 }
+
+func TestExecutorInterruptStopsBeforeTheNextStage(t *testing.T) {
+	e, _ := testEngine(t)
+	ts, _ := recordingFleet(3, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran []string
+	var mu sync.Mutex
+	list := func(t *platform.Target) hostSteps {
+		return hostSteps{t, []Step{{Name: "switch", Run: func(ctx context.Context) error {
+			mu.Lock()
+			ran = append(ran, t.Name)
+			mu.Unlock()
+			cancel() // ^C during the first stage
+			return nil
+		}}}}
+	}
+	res := (&executor{e: e}).runStages(ctx, stagedRun{what: "push",
+		stages: [][]hostSteps{{list(ts[0])}, {list(ts[1]), list(ts[2])}}})
+	var de *DeployError
+	if !errors.As(res.stop, &de) || de.Op != "push interrupted" || !errors.Is(res.stop, context.Canceled) {
+		t.Fatalf("stop %v, want the interrupt", res.stop)
+	}
+	if len(ran) != 1 || len(res.done) != 1 {
+		t.Errorf("ran %q, done %d: the next stage began after the interrupt", ran, len(res.done))
+	}
+	// Hosts not begun when the push is interrupted fail with the interrupt.
+	errs := (&executor{e: e}).runAll(ctx, []hostSteps{list(ts[1])}, 0, nil)
+	if !errors.Is(errs["web2"], context.Canceled) || len(ran) != 1 {
+		t.Errorf("errs %v, ran %q", errs, ran)
+	}
+}
