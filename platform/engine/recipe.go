@@ -264,10 +264,7 @@ func (p *push) finishList(ctx context.Context, t *platform.Target, outcome platf
 	if b := e.Project.App.Source.Branch; b != "" {
 		branch = b
 	}
-	keep := p.env.KeepReleases
-	if keep <= 0 {
-		keep = 5
-	}
+	keep := p.env.KeepReleases // platform.FillDefaults set it
 	steps := []Step{{Name: "record", Quiet: true, Does: "append to .plat/history and revisions.log", Run: func(rctx context.Context) error {
 		line := fmt.Sprintf("Branch %s (at %s) deployed as release %s by %s", branch, short(p.rel.GitSHA), p.rel.ID, e.user())
 		if outcome != platform.OutcomeOK {

@@ -161,6 +161,7 @@ func newTestPush(t *testing.T, n int, current string, bad ...string) *testPush {
 	app.Tasks = []platform.Task{{Name: "migrate", When: platform.PhaseRelease, Run: []string{"./migrate"}}}
 	env := &platform.Environment{Name: "prod", KeepReleases: 3,
 		Rollout: platform.Rollout{Stages: []string{"1", "100%"}, Health: &platform.HealthCheck{Command: []string{"check"}, Retries: 1, Interval: time.Millisecond}}}
+	platform.FillEnvironmentDefaults(app, env) // as environments.Load does
 
 	mk := func(id, version string) (*release.Release, *release.Manifest) {
 		dir := t.TempDir()
