@@ -192,6 +192,11 @@ func (e *Engine) hostStore(ctx context.Context, cfg *platform.StoreConfig, envNa
 	}
 	reach := *env
 	reach.Clusters = []*platform.Cluster{{Name: "store", Hosts: []*platform.Host{{Name: cfg.Host, Cluster: "store", DeployTo: cfg.Path}}}}
+	// The store's host is resolved as the environment's own hosts were
+	// (a port, a deploy_to where the provider gives them).
+	if f, ok := e.Providers[env.Provider.Type]; ok {
+		platform.ResolveHosts(e.Project.App, &reach, f.Schema().Hosts)
+	}
 	resp, err := prov.Targets(ctx, &platform.TargetsRequest{App: e.Project.App, Env: &reach, StateDir: e.StateDir})
 	if err != nil {
 		return nil, fmt.Errorf("team store: connect to %s (as environment %s's hosts): %w", cfg.Host, env.Name, err)
