@@ -123,6 +123,12 @@ type DeployRequest struct {
 	// Previous is the release the engine ran before ("" for none).
 	Previous string
 	Progress func(line string)
+	// Confirm asks the user before each later stage of a rollout whose
+	// pause is "confirm" (Rollout.Confirm); nil means no one can answer
+	// (--yes, or a run that is not interactive): every stage goes on
+	// without asking. A false answer stops the rollout as a failure would
+	// (Rollout.OnFailure decides: back to the previous release, or halt).
+	Confirm func(ctx context.Context, question string) (bool, error)
 }
 
 // DeployResponse reports the services after a Deploy.
@@ -216,5 +222,9 @@ type ScheduledExecRequest struct {
 	StateDir string
 	// Process is the type whose task runs it ("" : web, else the first).
 	Process string
+	// Task selects the task ("" : any running task of Process): a task
+	// as `plat status` names it (web.2, or the service's name and slot),
+	// or a node, for a running task of Process on that node.
+	Task    string
 	Command *Command
 }

@@ -43,6 +43,8 @@ func TestMain(m *testing.M) {
 		"./internal/testplugins/plat-provider-noisy",
 		"./internal/testplugins/plat-provider-future",
 		"./internal/testplugins/plat-provider-local",
+		"./internal/testplugins/plat-provider-oldv1",
+		"./internal/testplugins/plat-provider-swarmplug",
 	)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build test plugins: %v\n%s", err, out)

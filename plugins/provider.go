@@ -21,7 +21,8 @@ type remoteFactory struct{ c *Client }
 func (f *remoteFactory) Schema() platform.Schema { return f.c.schema }
 
 // New configures a provider in the plugin. The returned value implements
-// Provisioner and MachineStatuser exactly when the plugin's provider does.
+// Provisioner, MachineStatuser and Scheduler exactly when the plugin's
+// provider does.
 func (f *remoteFactory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 	c := f.c
 	values, err := wire.ValuesToProto(cfg.Values)
@@ -38,6 +39,9 @@ func (f *remoteFactory) New(cfg platform.ProviderConfig) (platform.Provider, err
 	base := &remoteProvider{c: c, id: resp.GetProviderId()}
 	ab := wire.AbilitiesOf(resp.GetAbilities())
 	prov, mach := ab[pluginv1.Ability_ABILITY_PROVISIONER], ab[pluginv1.Ability_ABILITY_MACHINES]
+	if ab[pluginv1.Ability_ABILITY_SCHEDULER] {
+		return schedulerProvider(base, prov, mach), nil
+	}
 	switch {
 	case prov && mach:
 		return &provisionerStatuserProvider{base, upDown{base}, machines{base}}, nil

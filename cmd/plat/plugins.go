@@ -185,6 +185,9 @@ func newPluginsTestCommand(a *app) *cobra.Command {
 		Long: `test starts the plugin and runs the same conformance checks the built-in
 providers pass: schema, configuration, targets, every Transport check on
 every target, and Up/Down idempotency for plugins that provision machines.
+An engine provider (its schema says scheduled) gets the scheduler checks
+instead: it publishes, deploys, execs, rolls back and destroys a throwaway
+app on the engine.
 The provider block comes from --set NAME=VALUE pairs, or from an
 environment of plat.hcl with --env.`,
 		Example: `  plat plugins test ./plat-provider-dirs --set root=/tmp/dirs

@@ -51,8 +51,12 @@ func NewServer(factory platform.ProviderFactory) *Server {
 }
 
 // Register adds the provider service to s.
-func (s *Server) Register(g *grpc.Server) {
-	pluginv1.RegisterProviderServer(g, s.impl)
+func (s *Server) Register(g *grpc.Server) { s.RegisterOn(g) }
+
+// RegisterOn adds the provider service to any gRPC service registrar
+// (tests wrap one to serve a subset of the protocol's methods).
+func (s *Server) RegisterOn(r grpc.ServiceRegistrar) {
+	pluginv1.RegisterProviderServer(r, s.impl)
 }
 
 func pluginVersion(f platform.ProviderFactory) string {

@@ -67,6 +67,9 @@ func (s *server) Configure(_ context.Context, req *pluginv1.ConfigureRequest) (*
 	if _, ok := p.(platform.MachineStatuser); ok {
 		resp.Abilities = append(resp.Abilities, pluginv1.Ability_ABILITY_MACHINES)
 	}
+	if _, ok := p.(platform.Scheduler); ok {
+		resp.Abilities = append(resp.Abilities, pluginv1.Ability_ABILITY_SCHEDULER)
+	}
 	s.mu.Lock()
 	s.next++
 	resp.ProviderId = fmt.Sprintf("p%d", s.next)

@@ -10,7 +10,7 @@ import (
 
 // SchemaToProto converts a provider schema.
 func SchemaToProto(s platform.Schema) *pluginv1.Schema {
-	out := &pluginv1.Schema{}
+	out := &pluginv1.Schema{Scheduled: s.Scheduled}
 	for _, a := range s.Attributes {
 		out.Attributes = append(out.Attributes, &pluginv1.Attribute{
 			Name: a.Name, Type: string(a.Type), Required: a.Required, Description: a.Description,
@@ -21,7 +21,7 @@ func SchemaToProto(s platform.Schema) *pluginv1.Schema {
 
 // SchemaFromProto converts a provider schema back.
 func SchemaFromProto(s *pluginv1.Schema) platform.Schema {
-	var out platform.Schema
+	out := platform.Schema{Scheduled: s.GetScheduled()}
 	for _, a := range s.GetAttributes() {
 		out.Attributes = append(out.Attributes, platform.Attribute{
 			Name: a.GetName(), Type: platform.AttrType(a.GetType()), Required: a.GetRequired(), Description: a.GetDescription(),
@@ -118,7 +118,7 @@ func AppToProto(a *platform.App) *pluginv1.App {
 	if a == nil {
 		return nil
 	}
-	out := &pluginv1.App{Name: a.Name, Env: a.Environ}
+	out := &pluginv1.App{Name: a.Name, Env: a.Environ, LinkedDirs: a.LinkedDirs, LinkedFiles: a.LinkedFiles}
 	if a.Health != nil {
 		out.HealthPort = int32(a.Health.Port)
 	}
@@ -130,7 +130,7 @@ func AppFromProto(a *pluginv1.App) *platform.App {
 	if a == nil {
 		return nil
 	}
-	out := &platform.App{Name: a.GetName(), Environ: a.GetEnv()}
+	out := &platform.App{Name: a.GetName(), Environ: a.GetEnv(), LinkedDirs: a.GetLinkedDirs(), LinkedFiles: a.GetLinkedFiles()}
 	if a.GetHealthPort() != 0 {
 		out.Health = &platform.HealthCheck{Port: int(a.GetHealthPort())}
 	}
@@ -233,6 +233,8 @@ func AbilityName(x pluginv1.Ability) string {
 		return "machines"
 	case pluginv1.Ability_ABILITY_DIAL:
 		return "dial"
+	case pluginv1.Ability_ABILITY_SCHEDULER:
+		return "scheduler"
 	}
 	return x.String()
 }
