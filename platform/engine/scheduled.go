@@ -178,7 +178,7 @@ func releaseTasksOf(app *platform.App, procs map[string]string) []platform.Task 
 
 // deploy hands the release to the engine and returns the summary rows.
 func (e *Engine) deploy(ctx context.Context, env *platform.Environment, s platform.Scheduler, rel *release.Release, man *release.Manifest,
-	secrets map[string]string, artifact, event, previous string, tasks []platform.Task) (*PushResult, error) {
+	secrets map[string]string, artifact, event, previous string, tasks []platform.Task, yes bool) (*PushResult, error) {
 	private, err := e.privateOf(man)
 	if err != nil {
 		return nil, err
@@ -202,6 +202,11 @@ func (e *Engine) deploy(ctx context.Context, env *platform.Environment, s platfo
 	req := &platform.DeployRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Release: refOf(rel), Artifact: artifact,
 		Processes: procs, Environ: environ, Secrets: secrets, Private: private, Tasks: tasks, Health: e.health(env),
 		Rollout: env.Rollout, Event: event, Previous: previous, Progress: e.progressLine(engineHost)}
+	if env.Rollout.Confirm && !yes {
+		// The provider asks between stages (nil: it rolls every stage
+		// out without asking).
+		req.Confirm = e.Confirm
+	}
 	start := e.now()
 	var resp *platform.DeployResponse
 	step := "rollout"
@@ -247,8 +252,8 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 	if opts.Resume || opts.Plan {
 		return nil, fmt.Errorf("%w: environment %s runs on an engine (%s): --resume and --plan are for host providers (the engine finishes or rolls back its own updates)", ErrConfig, env.Name, env.Provider.Type)
 	}
-	if env.Rollout.Confirm {
-		return nil, fmt.Errorf("%w: environment %s: rollout pause = \"confirm\" has no equivalent on the %s engine (it updates without stopping between stages); use a duration", ErrConfig, env.Name, env.Provider.Type)
+	if ro := env.Rollout; ro.Confirm && !opts.Yes && e.Confirm == nil && len(ro.Stages) > 1 {
+		return nil, fmt.Errorf("%w: the rollout of %s asks before each of its %d stages (pause = \"confirm\") but this run is not interactive; nothing was changed\nhint: pass --yes to roll out every stage without asking", ErrConfig, env.Name, len(ro.Stages))
 	}
 	if env.Private != "" {
 		if st, err := os.Stat(env.Private); err != nil || !st.IsDir() {
@@ -323,7 +328,7 @@ func (e *Engine) pushScheduled(ctx context.Context, opts PushOptions, env *platf
 		p.fail(ctx, err)
 		return nil, fmt.Errorf("hook uploaded: %w", err)
 	}
-	res, err := e.deploy(ctx, env, s, p.rel, p.man, p.secrets, artifact, historyDeploy, current, releaseTasksOf(e.Project.App, p.rel.Processes))
+	res, err := e.deploy(ctx, env, s, p.rel, p.man, p.secrets, artifact, historyDeploy, current, releaseTasksOf(e.Project.App, p.rel.Processes), opts.Yes)
 	if err != nil {
 		p.fail(ctx, err)
 		return res, err
@@ -403,7 +408,8 @@ func (e *Engine) rollbackScheduled(ctx context.Context, opts RollbackOptions, en
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.deploy(ctx, env, s, rel, man, secrets, artifact, historyRollback, st.Current, nil)
+	// A rollback asks nothing, as on hosts.
+	res, err := e.deploy(ctx, env, s, rel, man, secrets, artifact, historyRollback, st.Current, nil, true)
 	p := &push{e: e, env: env, rel: rel, id: newPushID(target)}
 	p.journalLocal(pushRolledBack, "plat rollback")
 	return res, err

@@ -50,6 +50,9 @@ type deploy struct {
 	log     func(string)
 	// at is the deploy's time in the history.
 	at time.Time
+	// staged are the services updated stage by stage (pause = "confirm"):
+	// their previous spec is no longer the one to roll back to.
+	staged map[string]bool
 }
 
 // Deploy runs the release tasks as a job, then updates (or creates) one
@@ -61,7 +64,7 @@ func (p *Provider) Deploy(ctx context.Context, req *platform.DeployRequest) (*pl
 		return nil, err
 	}
 	defer c.Close()
-	d := &deploy{p: p, c: c, req: req, n: namesOf(req.App, req.Env), log: req.Progress, at: time.Now().UTC().Truncate(time.Second)}
+	d := &deploy{p: p, c: c, req: req, n: namesOf(req.App, req.Env), log: req.Progress, at: time.Now().UTC().Truncate(time.Second), staged: map[string]bool{}}
 	if d.log == nil {
 		d.log = func(string) {}
 	}
@@ -89,8 +92,15 @@ func (p *Provider) Deploy(ctx context.Context, req *platform.DeployRequest) (*pl
 	}
 	var updated []string
 	for _, proc := range processOrder(req.Processes) {
-		id, err := d.apply(ctx, proc, existing[proc])
-		if err == nil {
+		var id string
+		var err error
+		if cur, ok := existing[proc]; ok && d.confirmStages(proc) {
+			// pause = "confirm": plat drives the stages and asks between
+			// them (stages.go).
+			updated = append(updated, cur.ID)
+			d.staged[cur.ID] = true
+			err = d.applyStaged(ctx, proc, cur)
+		} else if id, err = d.apply(ctx, proc, existing[proc]); err == nil {
 			updated = append(updated, id)
 			err = d.wait(ctx, id, proc)
 		}
@@ -306,6 +316,28 @@ func firstStage(r platform.Rollout, replicas int) int {
 // apply creates or updates the service of proc; it returns its id.
 func (d *deploy) apply(ctx context.Context, proc string, cur swarm.Service) (string, error) {
 	req := d.req
+	spec := d.serviceSpec(proc, cur)
+	if cur.ID == "" {
+		d.log(fmt.Sprintf("creating service %s: %d × %s on %s", spec.Name, d.p.replicas(proc), proc, req.Release.ID))
+		resp, err := d.c.API().ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
+		if err != nil {
+			return "", fmt.Errorf("create service %s: %w", spec.Name, err)
+		}
+		return resp.ID, nil
+	}
+	d.log(fmt.Sprintf("updating service %s to %s: %d at a time, order %s, on failure %s", spec.Name, req.Release.ID,
+		spec.UpdateConfig.Parallelism, spec.UpdateConfig.Order, spec.UpdateConfig.FailureAction))
+	if _, err := d.c.API().ServiceUpdate(ctx, cur.ID, client.ServiceUpdateOptions{Version: cur.Version, Spec: spec}); err != nil {
+		return "", fmt.Errorf("update service %s: %w", spec.Name, err)
+	}
+	return cur.ID, nil
+}
+
+// serviceSpec is the release's spec of proc's service (cur: the service
+// as it runs, zero for a new one), its history label extended by this
+// deploy.
+func (d *deploy) serviceSpec(proc string, cur swarm.Service) swarm.ServiceSpec {
+	req := d.req
 	replicas := d.p.replicas(proc)
 	spec := d.spec(d.n.Service(proc), proc, req.Processes[proc])
 	r := uint64(replicas)
@@ -328,20 +360,7 @@ func (d *deploy) apply(ctx context.Context, proc string, cur swarm.Service) (str
 	hist := appendHistory(cur.Spec.Labels[LabelHistory], platform.Deployment{Event: req.Event, Release: req.Release.ID, Previous: req.Previous,
 		Time: d.at, Pusher: req.Release.Pusher, GitSHA: req.Release.GitSHA, ManifestHash: req.Release.ManifestHash, Outcome: "ok"})
 	spec.Labels[LabelHistory] = hist
-	if cur.ID == "" {
-		d.log(fmt.Sprintf("creating service %s: %d × %s on %s", spec.Name, replicas, proc, req.Release.ID))
-		resp, err := d.c.API().ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
-		if err != nil {
-			return "", fmt.Errorf("create service %s: %w", spec.Name, err)
-		}
-		return resp.ID, nil
-	}
-	d.log(fmt.Sprintf("updating service %s to %s: %d at a time, order %s, on failure %s", spec.Name, req.Release.ID,
-		spec.UpdateConfig.Parallelism, spec.UpdateConfig.Order, spec.UpdateConfig.FailureAction))
-	if _, err := d.c.API().ServiceUpdate(ctx, cur.ID, client.ServiceUpdateOptions{Version: cur.Version, Spec: spec}); err != nil {
-		return "", fmt.Errorf("update service %s: %w", spec.Name, err)
-	}
-	return cur.ID, nil
+	return spec
 }
 
 func appendHistory(label string, d platform.Deployment) string {
@@ -486,6 +505,13 @@ func (d *deploy) undo(ctx context.Context, updated []string, before map[string]s
 		if _, existed := before[proc]; !existed {
 			d.log(fmt.Sprintf("removing service %s: it is new in %s, which failed", s.Spec.Name, d.req.Release.ID))
 			_, _ = d.c.API().ServiceRemove(ctx, id, client.ServiceRemoveOptions{})
+			continue
+		}
+		if d.staged[id] {
+			d.log(fmt.Sprintf("rolling back service %s: %v", s.Spec.Name, cause))
+			if err := d.restore(ctx, before[proc]); err != nil {
+				d.log(fmt.Sprintf("roll back service %s: %v", s.Spec.Name, err))
+			}
 			continue
 		}
 		d.log(fmt.Sprintf("rolling back service %s: %v", s.Spec.Name, cause))

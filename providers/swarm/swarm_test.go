@@ -3,8 +3,10 @@ package swarm
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
@@ -215,4 +217,38 @@ func TestSchedulerConformance(t *testing.T) {
 		Env:     &platform.Environment{Name: "conformance"},
 		App:     &platform.App{Name: "conf" + hex.EncodeToString(b)},
 	})
+}
+
+func TestStageCounts(t *testing.T) {
+	for _, tc := range []struct {
+		stages   []string
+		replicas int
+		want     string
+	}{
+		{[]string{"1", "50%", "100%"}, 4, "[1 2 4]"},
+		{[]string{"1", "50%"}, 3, "[1 2 3]"},
+		{[]string{"1", "50%", "100%"}, 2, "[1 2]"},
+		{[]string{"5", "100%"}, 3, "[3]"},
+		{nil, 3, "[3]"},
+		{[]string{"25%"}, 1, "[1]"},
+	} {
+		if got := fmt.Sprint(stageCounts(tc.stages, tc.replicas)); got != tc.want {
+			t.Errorf("stageCounts(%q, %d) = %s, want %s", tc.stages, tc.replicas, got, tc.want)
+		}
+	}
+	if got := fmt.Sprint(batches([]int{1, 2, 5}, 2)); got != "[[1] [2] [4 5]]" {
+		t.Errorf("batches with max_parallel 2: %s", got)
+	}
+	if got := fmt.Sprint(batches([]int{1, 5}, 0)); got != "[[1] [5]]" {
+		t.Errorf("batches: %s", got)
+	}
+	d := &deploy{p: &Provider{cfg: Config{Replicas: map[string]int{"web": 3}}}, req: &platform.DeployRequest{
+		Rollout: platform.Rollout{Stages: []string{"1", "100%"}, Confirm: true}}}
+	if d.confirmStages("web") {
+		t.Error("no one to ask (Confirm nil): the engine's own update, not stages")
+	}
+	d.req.Confirm = func(context.Context, string) (bool, error) { return true, nil }
+	if !d.confirmStages("web") || d.confirmStages("worker") {
+		t.Error("web (3 tasks, 2 stages) asks; worker (1 task, 1 stage) does not")
+	}
 }
