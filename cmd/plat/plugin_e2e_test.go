@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/plat-sh/plat/platform"
+	swarmprov "github.com/plat-sh/plat/providers/swarm"
+	"github.com/plat-sh/plat/providers/swarm/swarmtest"
 )
 
 // pluginEnv installs the example plugin into the project and appends an
@@ -259,5 +264,55 @@ environment "counted" {
 	// An unknown host is refused by plat before the plugin sees it.
 	if r := p.plat("exec", "counted", "--host", "web3", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, `no host "web3"; did you mean "web1"?`) {
 		t.Errorf("unknown host: %s", r)
+	}
+}
+
+// TestPluginSwarmEngine: an engine provider as a plugin. The swarm
+// provider served by plat-provider-swarmplug (a plugin process, checksum
+// locked) runs plat's scheduled path through the protocol's engine RPCs
+// against a real single-node swarm and registry: up, push, an incremental
+// push, exec into a chosen task, logs, status, releases, rollback, down
+// --destroy.
+func TestPluginSwarmEngine(t *testing.T) {
+	c := swarmtest.Need(t)
+	registry := swarmtest.Registry(t)
+	p := newProject(t)
+	r := p.mustPlat("plugins", "install", mustAbs(t, "../../plugins/internal/testplugins/plat-provider-swarmplug"))
+	if !strings.Contains(r.stdout, "installed swarmplug") {
+		t.Fatalf("install: %s", r)
+	}
+	_, service := p.swarmCluster(c, "swarmplug", registry, "", `    stages = [1, "100%"]
+`)
+	p.mustPlat("up", "cluster")
+	if r := p.mustPlat("push", "cluster"); !strings.Contains(r.stdout, "pushed to "+registry) {
+		t.Fatalf("push through the plugin: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	p.write("VERSION", "1.0.1\n")
+	if r := p.mustPlat("push", "cluster"); !strings.Contains(r.stdout, "one layer of") {
+		t.Fatalf("incremental push through the plugin: %s", r)
+	}
+	p.assertTasks("cluster", service, 3, "r2", "1.0.1")
+	if r := p.mustPlat("exec", "cluster", "--host", "web.2", "--", "sh", "-c", `cat VERSION; echo "$PLAT_HOST"`); !strings.HasPrefix(r.stdout, "1.0.1\n"+service+"-web.2.") {
+		t.Fatalf("exec through the plugin: %s", r)
+	}
+	if r := p.plat("exec", "cluster", "--", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Fatalf("exec exit code through the plugin: %s", r)
+	}
+	if r := p.mustPlat("logs", "cluster", "--role", "worker", "-n", "3"); !strings.Contains(r.stdout, "[worker.1] worker on r2") {
+		t.Fatalf("logs through the plugin: %s", r)
+	}
+	p.mustPlat("rollback", "cluster")
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	rels := p.mustPlat("releases", "cluster").stdout
+	for _, want := range []string{"r1 *", "r2 ", "rollback"} {
+		if !strings.Contains(rels, want) {
+			t.Fatalf("releases through the plugin lack %q:\n%s", want, rels)
+		}
+	}
+	p.mustPlat("down", "cluster", "--destroy")
+	f := client.Filters{}.Add("label", swarmprov.LabelApp+"="+strings.TrimSuffix(strings.TrimPrefix(service, "plat-"), "-cluster"))
+	if svcs, _ := c.API().ServiceList(context.Background(), client.ServiceListOptions{Filters: f}); len(svcs.Items) > 0 {
+		t.Fatalf("%d services left after down --destroy through the plugin", len(svcs.Items))
 	}
 }

@@ -5,17 +5,20 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 
+	"github.com/plat-sh/plat/providers/docker"
 	"github.com/plat-sh/plat/providers/ssh/sshtest"
 	swarmprov "github.com/plat-sh/plat/providers/swarm"
 	"github.com/plat-sh/plat/providers/swarm/swarmtest"
@@ -301,5 +304,199 @@ func waitFor(t *testing.T, d time.Duration, ok func() bool) {
 			t.Fatalf("not true within %s", d)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// swarmCluster renames the example app uniquely (engines are shared),
+// appends an environment "cluster" whose provider block is of type
+// provider with the given extra attributes and rollout block, gives the
+// app a worker, commits, and removes everything at cleanup. It returns
+// the services' name prefix.
+func (p *project) swarmCluster(c *docker.Client, provider, registry, extra, rollout string) (app, service string) {
+	p.t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	app = "notes" + hex.EncodeToString(b)
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	src, _ := os.ReadFile(hcl)
+	renamed := strings.Replace(string(src), `app "notes" {`, fmt.Sprintf("app %q {", app), 1)
+	renamed += fmt.Sprintf(`
+environment "cluster" {
+  provider %q {
+    registry     = %q
+    replicas     = { web = 3, worker = 1 }
+    publish_mode = "host"
+%s  }
+  private = "../notes-private/local"
+  env = {
+    BIND = "0.0.0.0"
+  }
+  rollout {
+%s  }
+}
+`, provider, registry, extra, rollout)
+	os.WriteFile(hcl, []byte(renamed), 0o644)
+	os.WriteFile(filepath.Join(p.dir, "Procfile"), []byte("web: exec python3 app.py\nworker: exec sh -c 'while true; do echo worker on $PLAT_RELEASE; sleep 2; done'\n"), 0o644)
+	p.git("add", "-A")
+	p.git("commit", "-q", "-m", "cluster environment, a worker")
+	p.t.Cleanup(func() {
+		p.plat("down", "cluster", "--destroy")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		f := client.Filters{}.Add("label", swarmprov.LabelApp+"="+app)
+		if imgs, err := c.API().ImageList(ctx, client.ImageListOptions{Filters: f}); err == nil {
+			for _, im := range imgs.Items {
+				c.API().ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true})
+			}
+		}
+	})
+	return app, "plat-" + app + "-cluster"
+}
+
+// webReleases counts the web tasks per release in plat status.
+func (p *project) webReleases(service string) map[string]int {
+	p.t.Helper()
+	out := map[string]int{}
+	for _, r := range p.swarmStatus("cluster") {
+		if strings.HasPrefix(r.Host, service+"-web.") {
+			out[r.Release]++
+		}
+	}
+	return out
+}
+
+// waitExit waits (bounded by d) for plat on the terminal to exit.
+func (tm *ptyTerm) waitExit(d time.Duration) int {
+	tm.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- tm.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		} else if err != nil {
+			tm.t.Fatal(err)
+		}
+		return 0
+	case <-time.After(d):
+		tm.t.Fatalf("plat did not exit within %s; the terminal shows:\n%q", d, tm.screen())
+	}
+	return 0
+}
+
+// TestSwarmRolloutConfirm: pause = "confirm" on the engine. A push that
+// no one can answer is refused before anything changes (--yes rolls out
+// every stage); on a terminal plat updates the first stage's task, holds
+// the engine there and asks; "n" puts every task back on the previous
+// release and exits 1 naming the service; "y" finishes the rollout.
+func TestSwarmRolloutConfirm(t *testing.T) {
+	c := swarmtest.Need(t)
+	registry := swarmtest.Registry(t)
+	p := newProject(t)
+	_, service := p.swarmCluster(c, "swarm", registry, "", `    stages = [1, "100%"]
+    pause  = "confirm"
+`)
+	p.mustPlat("up", "cluster")
+	r := p.plat("push", "cluster")
+	if r.code != 2 || !strings.Contains(r.stderr, `pause = "confirm"`) || !strings.Contains(r.stderr, "not interactive") ||
+		!strings.Contains(r.stderr, "--yes") || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Fatalf("want exit 2 asking for --yes: %s", r)
+	}
+	if rows := p.swarmStatus("cluster"); len(rows) != 0 {
+		t.Fatalf("a refused push started tasks: %+v", rows)
+	}
+	p.mustPlat("push", "cluster", "--yes")
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+
+	// "n": back to r1.
+	p.write("VERSION", "1.0.1\n")
+	tm := p.startTerm(nil, "push", "cluster")
+	q := regexp.QuoteMeta("Continue with stage 2/2 of r2 on service " + service + "-web (1 of 3 tasks run it)? [y/N]")
+	tm.expect(0, q)
+	// The engine holds the update after the first stage's task.
+	if got := p.webReleases(service); got["r2"] != 1 || got["r1"] != 2 {
+		t.Fatalf("at the question, web tasks per release: %v, want 1 on r2 and 2 on r1", got)
+	}
+	tm.send("n\r")
+	if code := tm.waitExit(5 * time.Minute); code != 1 || !strings.Contains(tm.screen(), service+"-web") || !strings.Contains(tm.screen(), "stopped at the user's request") {
+		t.Fatalf("after n: exit %d, want 1 naming the service:\n%s", code, tm.screen())
+	}
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	if rels := p.mustPlat("releases", "cluster").stdout; !strings.Contains(rels, "r2") || !strings.Contains(rels, "rolled back") {
+		t.Fatalf("releases after n:\n%s", rels)
+	}
+
+	// "y": every task on the new release.
+	tm = p.startTerm(nil, "push", "cluster")
+	tm.expect(0, regexp.QuoteMeta("Continue with stage 2/2 of r3 on service "+service+"-web (1 of 3 tasks run it)? [y/N]"))
+	tm.send("y\r")
+	if code := tm.waitExit(5 * time.Minute); code != 0 {
+		t.Fatalf("after y: exit %d:\n%s", code, tm.screen())
+	}
+	p.assertTasks("cluster", service, 3, "r3", "1.0.1")
+}
+
+// TestSwarmExecSelectsTask: plat exec --host picks a task by the name plat
+// status shows (web.2, or the service's name and slot) or by node, and a
+// task is reached through its node's Docker daemon (node_hosts). This
+// machine has one node, so the daemon of "another" node is this one under
+// node_hosts (reached, as a remote one would be, by its address), and an
+// unreachable node is a node_hosts address nothing listens on; a real
+// second node (a task whose container another daemon runs) cannot be
+// made here.
+func TestSwarmExecSelectsTask(t *testing.T) {
+	c := swarmtest.Need(t)
+	registry := swarmtest.Registry(t)
+	p := newProject(t)
+	_, service := p.swarmCluster(c, "swarm", registry, "", "")
+	p.mustPlat("up", "cluster")
+	p.mustPlat("push", "cluster")
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	node := ""
+	for _, r := range p.swarmStatus("cluster") {
+		node = r.Machine
+	}
+	hostOf := func(args ...string) string {
+		t.Helper()
+		r := p.mustPlat(append(append([]string{"exec", "cluster"}, args...), "--", "sh", "-c", `echo "$PLAT_HOST"`)...)
+		return strings.TrimSpace(r.stdout)
+	}
+	if h := hostOf("--host", "web.2"); !strings.HasPrefix(h, service+"-web.2.") {
+		t.Errorf("--host web.2 ran in %q", h)
+	}
+	if h := hostOf("--host", service+"-web.3"); !strings.HasPrefix(h, service+"-web.3.") {
+		t.Errorf("--host %s-web.3 ran in %q", service, h)
+	}
+	if h := hostOf("--host", node, "--role", "worker"); !strings.HasPrefix(h, service+"-worker.1.") {
+		t.Errorf("--host %s --role worker ran in %q", node, h)
+	}
+	if r := p.plat("exec", "cluster", "--host", "web.9", "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "no running task web.9") ||
+		!strings.Contains(r.stderr, "web.1 (node "+node+")") {
+		t.Errorf("--host web.9: %s", r)
+	}
+	if r := p.plat("exec", "cluster", "--host", "web.1", "--host", "web.2", "--", "true"); r.code != 2 || !strings.Contains(r.stderr, "one task") {
+		t.Errorf("two --host: %s", r)
+	}
+
+	// The node's daemon by its address in node_hosts.
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	orig, _ := os.ReadFile(hcl)
+	t.Cleanup(func() { os.WriteFile(hcl, orig, 0o644) })
+	withNode := func(addr string) {
+		s := strings.Replace(string(orig), `publish_mode = "host"`, fmt.Sprintf("publish_mode = \"host\"\n    node_hosts   = { %q = %q }", node, addr), 1)
+		if s == string(orig) {
+			t.Fatal("no provider block to add node_hosts to")
+		}
+		os.WriteFile(hcl, []byte(s), 0o644)
+	}
+	withNode("unix:///var/run/docker.sock")
+	if h := hostOf("--host", "web.1"); !strings.HasPrefix(h, service+"-web.1.") {
+		t.Errorf("through node_hosts: ran in %q", h)
+	}
+	withNode("tcp://127.0.0.1:1")
+	r := p.plat("exec", "cluster", "--host", "web.1", "--", "true")
+	if r.code == 0 || !strings.Contains(r.stderr, "task web.1 runs on node "+node+": its Docker daemon (node_hosts, tcp://127.0.0.1:1)") {
+		t.Errorf("unreachable node daemon: %s", r)
 	}
 }

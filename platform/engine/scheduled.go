@@ -485,18 +485,26 @@ func (e *Engine) logsScheduled(ctx context.Context, env *platform.Environment, s
 }
 
 func (e *Engine) execScheduled(ctx context.Context, env *platform.Environment, s platform.Scheduler, opts ExecOptions) error {
-	if len(opts.Hosts) > 0 {
-		return fmt.Errorf("%w: environment %s has no hosts (it runs on an engine); select a process type with --role", ErrConfig, env.Name)
+	// --host selects one task (web.2, as plat status names it) or a node.
+	if len(opts.Hosts) > 1 {
+		return fmt.Errorf("%w: environment %s runs on an engine: --host selects one task (TYPE.SLOT, as plat status shows) or node, not %d", ErrConfig, env.Name, len(opts.Hosts))
+	}
+	task := ""
+	if len(opts.Hosts) == 1 {
+		task = opts.Hosts[0]
 	}
 	cmd := &platform.Command{Args: opts.Argv, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr, TTY: opts.TTY}
 	exec := func() error {
-		return s.Exec(ctx, &platform.ScheduledExecRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Process: opts.Role, Command: cmd})
+		return s.Exec(ctx, &platform.ScheduledExecRequest{App: e.Project.App, Env: env, StateDir: e.StateDir, Process: opts.Role, Task: task, Command: cmd})
 	}
 	if e.OutputEvents {
 		if cmd.Stdin != nil || cmd.TTY != nil {
 			return fmt.Errorf("%w: an interactive command (-i or -t) has no JSON output", ErrConfig)
 		}
 		host := scheduledHost(opts.Role)
+		if task != "" {
+			host = task
+		}
 		o, er, flush := e.outputEvents(host)
 		cmd.Stdout, cmd.Stderr = o, er
 		run := exec

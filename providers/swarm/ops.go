@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -304,56 +305,183 @@ func (w *taskLines) line(l string) {
 	w.out("[" + who + "] " + strings.TrimRight(l, "\r"))
 }
 
-// Exec runs a command in a running task of the process type, on this
-// node (the Engine API reaches the containers of its own daemon only).
+// Exec runs a command in a running task of the process type (or the task
+// req.Task selects: see pickTask). The Engine API execs only into the
+// containers of the daemon it talks to, so a task on another node is
+// reached through that node's daemon as node_hosts gives it.
 func (p *Provider) Exec(ctx context.Context, req *platform.ScheduledExecRequest) error {
 	c, err := p.connect(ctx)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	n := namesOf(req.App, req.Env)
 	insp, err := p.inspect(ctx, c, n)
 	if err != nil {
-		c.Close()
 		return err
 	}
-	proc := req.Process
-	var svc *platform.ServiceStatus
-	for i, s := range insp.Services {
-		if s.Process == proc || (proc == "" && (s.Process == "web" || svc == nil)) {
-			svc = &insp.Services[i]
+	svc, task, err := pickTask(insp.Services, req.Process, req.Task, req.Env.Name)
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s.%d", svc.Process, task.Slot)
+	ti, err := c.API().TaskInspect(ctx, task.ID, client.TaskInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("task %s: %w", name, err)
+	}
+	if ti.Task.Status.ContainerStatus == nil || ti.Task.Status.ContainerStatus.ContainerID == "" {
+		return fmt.Errorf("task %s (%s) has no container yet", name, task.State)
+	}
+	cid := ti.Task.Status.ContainerStatus.ContainerID
+	daemon, err := p.nodeDaemon(ctx, c, ti.Task.NodeID, task.Node, name)
+	if err != nil {
+		return err
+	}
+	if daemon != c {
+		defer daemon.Close()
+	}
+	if _, err := daemon.API().ContainerInspect(ctx, cid, client.ContainerInspectOptions{}); err != nil {
+		return fmt.Errorf("task %s: container %.12s not found on the Docker daemon at %s (node %s): %w", name, cid, daemon.Host(), task.Node, err)
+	}
+	tr := docker.ContainerTransport(daemon, cid, fmt.Sprintf("%s.%d", svc.Name, task.Slot), name)
+	defer tr.Close()
+	cmd := *req.Command
+	cmd.Args = append([]string{"/bin/sh", "-c", execScript, "plat"}, cmd.Args...)
+	if cmd.Dir == "" {
+		cmd.Dir = AppDir
+	}
+	return tr.Run(ctx, &cmd)
+}
+
+// nodeDaemon is the Docker daemon that runs node's containers: the
+// node_hosts address given for it, else the one plat talks to when that
+// daemon is the node; otherwise an error saying how to reach the node.
+func (p *Provider) nodeDaemon(ctx context.Context, c *docker.Client, nodeID, node, task string) (*docker.Client, error) {
+	if addr, ok := p.cfg.NodeHosts[node]; ok {
+		d, err := docker.Connect(ctx, addr)
+		if err != nil {
+			return nil, fmt.Errorf("task %s runs on node %s: its Docker daemon (node_hosts, %s): %w", task, node, addr, err)
+		}
+		return d, nil
+	}
+	info, err := c.API().Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker info: %w", err)
+	}
+	if info.Info.Swarm.NodeID == nodeID {
+		return c, nil
+	}
+	addr := ""
+	if nd, err := c.API().NodeInspect(ctx, nodeID, client.NodeInspectOptions{}); err == nil {
+		addr = nd.Node.Status.Addr
+	}
+	return nil, &RemoteNodeError{Task: task, Node: node, Addr: addr, Manager: c.Host()}
+}
+
+// RemoteNodeError is an exec into a task on a node whose Docker daemon
+// plat has no address for.
+type RemoteNodeError struct {
+	Task, Node, Addr string
+	// Manager is the daemon plat talks to.
+	Manager string
+}
+
+func (e *RemoteNodeError) Error() string {
+	at := ""
+	if e.Addr != "" {
+		at = " (" + e.Addr + ")"
+	}
+	return fmt.Sprintf("task %s runs on node %s%s, and the Docker daemon at %s reaches only its own containers: "+
+		"give that node's daemon in the provider block, node_hosts = { %q = \"tcp://%s:2376\" } (TLS from DOCKER_CERT_PATH and DOCKER_TLS_VERIFY, as for docker_host), "+
+		"or pick a task on a node plat reaches with --host (plat status shows each task's node)", e.Task, e.Node, at, e.Manager, e.Node, hostOr(e.Addr, e.Node))
+}
+
+func hostOr(addr, node string) string {
+	if addr != "" {
+		return addr
+	}
+	return node
+}
+
+// pickTask chooses the running task to exec into. sel is "" (the first
+// running task of process: web, else the first type), a task as plat
+// status names it ("web.2", or the service's name and slot,
+// "plat-app-env-web.2"), or a node's name (a running task of process on
+// that node).
+func pickTask(services []platform.ServiceStatus, process, sel, env string) (*platform.ServiceStatus, *platform.TaskStatus, error) {
+	byType := func(proc string) *platform.ServiceStatus {
+		var svc *platform.ServiceStatus
+		for i, s := range services {
+			if s.Process == proc || (proc == "" && (s.Process == "web" || svc == nil)) {
+				svc = &services[i]
+				if proc == "" && s.Process == "web" {
+					break
+				}
+			}
+		}
+		return svc
+	}
+	running := func(s *platform.ServiceStatus) []*platform.TaskStatus {
+		var out []*platform.TaskStatus
+		for i := range s.Tasks {
+			if s.Tasks[i].State == "running" {
+				out = append(out, &s.Tasks[i])
+			}
+		}
+		return out
+	}
+	if len(services) == 0 {
+		return nil, nil, fmt.Errorf("no service runs on %s: push first", env)
+	}
+	// A task name: TYPE.SLOT or SERVICE.SLOT.
+	if i := strings.LastIndexByte(sel, '.'); i > 0 {
+		if slot, err := strconv.Atoi(sel[i+1:]); err == nil {
+			who := sel[:i]
+			for si := range services {
+				s := &services[si]
+				if s.Process != who && s.Name != who {
+					continue
+				}
+				if process != "" && s.Process != process {
+					return nil, nil, fmt.Errorf("task %s is of process type %s, not %s (--role)", sel, s.Process, process)
+				}
+				for _, t := range running(s) {
+					if t.Slot == slot {
+						return s, t, nil
+					}
+				}
+				return nil, nil, fmt.Errorf("no running task %s on %s; running: %s", sel, env, taskList(s, running(s)))
+			}
 		}
 	}
+	svc := byType(process)
 	if svc == nil {
-		c.Close()
-		if proc == "" {
-			return fmt.Errorf("no service runs on %s: push first", req.Env.Name)
-		}
-		return fmt.Errorf("no service runs a process of type %q on %s", proc, req.Env.Name)
+		return nil, nil, fmt.Errorf("no service runs a process of type %q on %s", process, env)
 	}
-	for _, t := range svc.Tasks {
-		if t.State != "running" {
-			continue
+	tasks := running(svc)
+	if sel == "" {
+		if len(tasks) == 0 {
+			return nil, nil, fmt.Errorf("service %s has no running task to exec into", svc.Name)
 		}
-		ti, err := c.API().TaskInspect(ctx, t.ID, client.TaskInspectOptions{})
-		if err != nil || ti.Task.Status.ContainerStatus == nil {
-			continue
-		}
-		cid := ti.Task.Status.ContainerStatus.ContainerID
-		if _, err := c.API().ContainerInspect(ctx, cid, client.ContainerInspectOptions{}); err != nil {
-			continue // on another node
-		}
-		tr := docker.ContainerTransport(c, cid, fmt.Sprintf("%s.%d", svc.Name, t.Slot), fmt.Sprintf("%s.%d", svc.Process, t.Slot))
-		defer tr.Close()
-		cmd := *req.Command
-		cmd.Args = append([]string{"/bin/sh", "-c", execScript, "plat"}, cmd.Args...)
-		if cmd.Dir == "" {
-			cmd.Dir = AppDir
-		}
-		return tr.Run(ctx, &cmd)
+		return svc, tasks[0], nil
 	}
-	c.Close()
-	return fmt.Errorf("service %s has no running task on this node to exec into", svc.Name)
+	for _, t := range tasks {
+		if t.Node == sel {
+			return svc, t, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("--host %s is neither a task (TYPE.SLOT, as plat status shows) nor a node with a running %s task on %s; running: %s", sel, svc.Process, env, taskList(svc, tasks))
+}
+
+func taskList(s *platform.ServiceStatus, ts []*platform.TaskStatus) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, t := range ts {
+		out = append(out, fmt.Sprintf("%s.%d (node %s)", s.Process, t.Slot, t.Node))
+	}
+	return strings.Join(out, ", ")
 }
 
 // Up checks the daemon is a swarm manager, creates the environment's

@@ -56,6 +56,7 @@ func (Factory) Schema() platform.Schema {
 		{Name: "port", Type: platform.TypeNumber, Description: "port the web service is published on, on every node (default: one the engine picks)"},
 		{Name: "publish_mode", Type: platform.TypeString, Description: `"ingress" (default: the routing mesh publishes port on every node) or "host" (each web task gets its own port on its node; for engines without IPVS)`},
 		{Name: "docker_host", Type: platform.TypeString, Description: "address of a swarm manager's Docker daemon (default DOCKER_HOST or the local socket)"},
+		{Name: "node_hosts", Type: platform.TypeStringMap, Description: `Docker daemon address per node name, e.g. { worker-2 = "tcp://10.0.0.12:2376" }: plat exec into a task on another node goes through that node's daemon`},
 	}}
 }
 
@@ -68,6 +69,25 @@ func (Factory) New(cfg platform.ProviderConfig) (platform.Provider, error) {
 		DockerHost:  cfg.String("docker_host", ""),
 		PublishMode: cfg.String("publish_mode", "ingress"),
 		Replicas:    map[string]int{},
+		NodeHosts:   map[string]string{},
+	}
+	switch v := cfg.Values["node_hosts"].(type) {
+	case nil:
+	case map[string]string:
+		for k, x := range v {
+			c.NodeHosts[k] = x
+		}
+	case map[string]any:
+		for k, x := range v {
+			c.NodeHosts[k] = fmt.Sprint(x)
+		}
+	default:
+		return nil, fmt.Errorf("node_hosts: want a map of node name to Docker daemon address, got %T", v)
+	}
+	for k, v := range c.NodeHosts {
+		if !strings.HasPrefix(v, "tcp://") && !strings.HasPrefix(v, "unix://") {
+			return nil, fmt.Errorf("node_hosts.%s = %q: want a Docker daemon address, tcp://HOST:PORT or unix:///PATH", k, v)
+		}
 	}
 	if c.DockerHost != "" {
 		if _, err := client.ParseHostURL(c.DockerHost); err != nil {
@@ -118,6 +138,8 @@ type Config struct {
 	DockerHost string
 	// PublishMode is "ingress" or "host".
 	PublishMode string
+	// NodeHosts are Docker daemon addresses by node name, for exec.
+	NodeHosts map[string]string
 }
 
 // Provider deploys one environment to a swarm.

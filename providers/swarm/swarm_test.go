@@ -252,3 +252,51 @@ func TestStageCounts(t *testing.T) {
 		t.Error("web (3 tasks, 2 stages) asks; worker (1 task, 1 stage) does not")
 	}
 }
+
+func TestPickTask(t *testing.T) {
+	svcs := []platform.ServiceStatus{
+		{Name: "plat-a-e-web", Process: "web", Tasks: []platform.TaskStatus{
+			{ID: "w1", Slot: 1, Node: "n1", State: "running"},
+			{ID: "w2", Slot: 2, Node: "n2", State: "running"},
+			{ID: "w3", Slot: 3, Node: "n2", State: "starting"},
+		}},
+		{Name: "plat-a-e-worker", Process: "worker", Tasks: []platform.TaskStatus{{ID: "k1", Slot: 1, Node: "n2", State: "running"}}},
+	}
+	for _, tc := range []struct{ process, sel, want, err string }{
+		{"", "", "w1", ""},
+		{"worker", "", "k1", ""},
+		{"", "web.2", "w2", ""},
+		{"", "plat-a-e-web.2", "w2", ""},
+		{"web", "web.2", "w2", ""},
+		{"", "n2", "w2", ""},
+		{"worker", "n2", "k1", ""},
+		{"", "worker.1", "k1", ""},
+		{"worker", "web.1", "", "task web.1 is of process type web, not worker"},
+		{"", "web.3", "", "no running task web.3 on e; running: web.1 (node n1), web.2 (node n2)"},
+		{"", "n9", "", "--host n9 is neither a task (TYPE.SLOT, as plat status shows) nor a node with a running web task on e"},
+		{"worker", "n1", "", "nor a node with a running worker task"},
+		{"cron", "", "", `no service runs a process of type "cron" on e`},
+	} {
+		_, task, err := pickTask(svcs, tc.process, tc.sel, "e")
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s %s: err %v, want %q", tc.process, tc.sel, err, tc.err)
+			}
+		case err != nil || task.ID != tc.want:
+			t.Errorf("%s %s: %+v %v, want %s", tc.process, tc.sel, task, err, tc.want)
+		}
+	}
+	if _, _, err := pickTask(nil, "", "", "e"); err == nil || !strings.Contains(err.Error(), "push first") {
+		t.Errorf("no services: %v", err)
+	}
+	e := (&RemoteNodeError{Task: "web.2", Node: "n2", Addr: "10.0.0.12", Manager: "unix:///var/run/docker.sock"}).Error()
+	for _, want := range []string{"task web.2 runs on node n2 (10.0.0.12)", "unix:///var/run/docker.sock reaches only its own containers", `node_hosts = { "n2" = "tcp://10.0.0.12:2376" }`, "--host"} {
+		if !strings.Contains(e, want) {
+			t.Errorf("%q lacks %q", e, want)
+		}
+	}
+	if _, err := (Factory{}).New(platform.ProviderConfig{Values: map[string]any{"node_hosts": map[string]string{"n2": "10.0.0.12"}}}); err == nil || !strings.Contains(err.Error(), "node_hosts.n2") {
+		t.Errorf("node_hosts without a scheme: %v", err)
+	}
+}
