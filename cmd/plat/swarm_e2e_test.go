@@ -444,7 +444,7 @@ func TestSwarmRolloutConfirm(t *testing.T) {
 // node_hosts (reached, as a remote one would be, by its address), and an
 // unreachable node is a node_hosts address nothing listens on; a real
 // second node (a task whose container another daemon runs) cannot be
-// made here.
+// made here. Then on_failure = "halt" on the engine.
 func TestSwarmExecSelectsTask(t *testing.T) {
 	c := swarmtest.Need(t)
 	registry := swarmtest.Registry(t)
@@ -498,5 +498,55 @@ func TestSwarmExecSelectsTask(t *testing.T) {
 	r := p.plat("exec", "cluster", "--host", "web.1", "--", "true")
 	if r.code == 0 || !strings.Contains(r.stderr, "task web.1 runs on node "+node+": its Docker daemon (node_hosts, tcp://127.0.0.1:1)") {
 		t.Errorf("unreachable node daemon: %s", r)
+	}
+	os.WriteFile(hcl, orig, 0o644)
+
+	// on_failure = "halt": a failing health check pauses the web update
+	// where it failed (the other web tasks and the worker stay on r1),
+	// plat exits 1 naming the service; a fixed push finishes.
+	i := strings.LastIndex(string(orig), "  rollout {\n") // the cluster's, appended last
+	if i < 0 {
+		t.Fatal("no rollout block to set on_failure in")
+	}
+	halted := string(orig[:i]) + "  rollout {\n    stages     = [1, \"100%\"]\n    on_failure = \"halt\"\n" + string(orig[i+len("  rollout {\n"):])
+	os.WriteFile(hcl, []byte(halted), 0o644)
+	body, _ := os.ReadFile(filepath.Join(p.dir, "app.py"))
+	broken := strings.Replace(string(body), `return self.send(200, "text/plain", b"ok\n")`, `return self.send(500, "text/plain", b"broken\n")`, 1)
+	if broken == string(body) {
+		t.Fatal("app.py has no /healthz answer to break")
+	}
+	p.write("app.py", broken)
+	r = p.plat("push", "cluster")
+	if r.code != 1 || !strings.Contains(r.stderr, service+"-web") || !strings.Contains(r.stderr, "paused") {
+		t.Fatalf("failing health check with halt: %s", r)
+	}
+	if got := p.webReleases(service); got["r1"] < 2 {
+		t.Errorf("after the halt, web tasks per release: %v, want the 2 not yet updated on r1", got)
+	}
+	for _, row := range p.swarmStatus("cluster") {
+		if strings.HasPrefix(row.Host, service+"-worker.") && row.Release != "r1" {
+			t.Errorf("halt updated the worker: %+v", row)
+		}
+	}
+	p.write("app.py", string(body))
+	p.mustPlat("push", "cluster")
+	p.assertTasks("cluster", service, 3, "r3", "1.0.0")
+}
+
+// TestSwarmUpNeedsManager: plat creates no swarm. On a daemon in no swarm,
+// up and push fail, saying how to make a manager.
+func TestSwarmUpNeedsManager(t *testing.T) {
+	c := swarmtest.NoSwarm(t)
+	p := newProject(t)
+	p.swarmCluster(c, "swarm", "127.0.0.1:5000", "", "")
+	for _, cmd := range []string{"up", "push", "status"} {
+		r := p.plat(cmd, "cluster")
+		if r.code == 0 || !strings.Contains(r.stderr, "is not a swarm manager (swarm: inactive): plat creates no swarm") ||
+			!strings.Contains(r.stderr, "docker swarm init --advertise-addr 127.0.0.1") {
+			t.Errorf("%s without a swarm: %s", cmd, r)
+		}
+	}
+	if info, err := c.API().Info(context.Background(), client.InfoOptions{}); err != nil || info.Info.Swarm.LocalNodeState != "inactive" {
+		t.Errorf("after the commands the daemon's swarm is %v (%v), want inactive", info.Info.Swarm.LocalNodeState, err)
 	}
 }

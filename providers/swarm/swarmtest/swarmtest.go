@@ -128,3 +128,35 @@ func Registry(t *testing.T) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// NoSwarm gives the test the local Docker daemon while it is in no swarm
+// (holding the lock the swarm tests take, so none inits one meanwhile),
+// for checks of what plat says without a manager. The test is skipped
+// when the daemon is in a swarm already: that swarm is not the test's to
+// leave.
+func NoSwarm(t *testing.T) *docker.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	c, err := docker.Connect(ctx, "")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs a Docker daemon: %v", err)
+		}
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	unlock, err := filelock.Lock(ctx, filepath.Join(os.TempDir(), "plat-swarmtest.lock"))
+	if err != nil {
+		t.Fatalf("wait for the other swarm tests: %v", err)
+	}
+	t.Cleanup(unlock)
+	info, err := c.API().Info(ctx, client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := info.Info.Swarm.LocalNodeState; st != swarm.LocalNodeStateInactive {
+		t.Skipf("the Docker daemon is in a swarm (%s) that is not this test's", st)
+	}
+	return c
+}
