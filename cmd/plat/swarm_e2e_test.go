@@ -550,3 +550,48 @@ func TestSwarmUpNeedsManager(t *testing.T) {
 		t.Errorf("after the commands the daemon's swarm is %v (%v), want inactive", info.Info.Swarm.LocalNodeState, err)
 	}
 }
+
+// TestSwarmSameManifestAsHostProviders: one commit of the example pushed
+// to laptop (docker containers), an ssh fleet and cluster (swarm, through
+// the registry) is one release content: the same manifest hash and git
+// sha everywhere, and the swarm image carries that hash.
+func TestSwarmSameManifestAsHostProviders(t *testing.T) {
+	c := swarmtest.Need(t)
+	registry := swarmtest.Registry(t)
+	p := newProject(t)
+	app, service := p.swarmCluster(c, "swarm", registry, "", "")
+	l := &laptop{project: p, app: app, c: c}
+	t.Cleanup(func() {
+		p.plat("down", "laptop", "--destroy")
+		l.removeByLabel()
+	})
+	fleet := sshtest.New(t, 1)
+	p.sshEnv(fleet, "")
+	t.Cleanup(func() { p.plat("down", "fleet") })
+
+	p.mustPlat("up", "laptop")
+	p.mustPlat("push", "laptop")
+	p.mustPlat("push", "fleet")
+	p.mustPlat("up", "cluster")
+	p.mustPlat("push", "cluster")
+	p.assertTasks("cluster", service, 3, "r1", "1.0.0")
+	head := strings.TrimSpace(gitOut(t, p.dir, "rev-parse", "HEAD"))
+	hashes := map[string]string{}
+	for _, env := range []string{"laptop", "fleet", "cluster"} {
+		rel := readRelease(t, p, env, "r1")
+		if rel.GitSHA != head {
+			t.Errorf("%s r1 was built from %s, want HEAD %s", env, rel.GitSHA, head)
+		}
+		hashes[env] = rel.ManifestHash
+	}
+	if hashes["laptop"] != hashes["fleet"] || hashes["fleet"] != hashes["cluster"] {
+		t.Fatalf("one commit, three manifest hashes: %v", hashes)
+	}
+	insp, err := c.API().ImageInspect(context.Background(), registry+"/plat/"+app+":cluster-r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := insp.Config.Labels[swarmprov.LabelManifest]; got != hashes["cluster"] {
+		t.Errorf("the image's manifest label is %s, the release's hash %s", got, hashes["cluster"])
+	}
+}
