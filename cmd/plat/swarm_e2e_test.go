@@ -559,15 +559,28 @@ func TestSwarmSameManifestAsHostProviders(t *testing.T) {
 	c := swarmtest.Need(t)
 	registry := swarmtest.Registry(t)
 	p := newProject(t)
-	app, service := p.swarmCluster(c, "swarm", registry, "", "")
-	l := &laptop{project: p, app: app, c: c}
+	l := &laptop{project: p, c: c}
+	// After the swarm's cleanup (the overlay network carries the app's
+	// label too).
 	t.Cleanup(func() {
 		p.plat("down", "laptop", "--destroy")
 		l.removeByLabel()
 	})
+	app, service := p.swarmCluster(c, "swarm", registry, "", "")
+	l.app = app
 	fleet := sshtest.New(t, 1)
 	p.sshEnv(fleet, "")
 	t.Cleanup(func() { p.plat("down", "fleet") })
+	// Like for like: the private settings are per environment, and fleet
+	// and cluster use the local ones.
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	src, _ := os.ReadFile(hcl)
+	withPrivate := strings.Replace(string(src), "environment \"laptop\" {\n", "environment \"laptop\" {\n  private = \"../notes-private/local\"\n", 1)
+	if withPrivate == string(src) {
+		t.Fatal("plat.hcl has no laptop environment")
+	}
+	os.WriteFile(hcl, []byte(withPrivate), 0o644)
+	p.git("commit", "-q", "-am", "laptop with the local private settings")
 
 	p.mustPlat("up", "laptop")
 	p.mustPlat("push", "laptop")
