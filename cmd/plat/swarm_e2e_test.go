@@ -389,7 +389,8 @@ func (tm *ptyTerm) waitExit(d time.Duration) int {
 // no one can answer is refused before anything changes (--yes rolls out
 // every stage); on a terminal plat updates the first stage's task, holds
 // the engine there and asks; "n" puts every task back on the previous
-// release and exits 1 naming the service; "y" finishes the rollout.
+// release and exits 1 naming the service; "y" finishes the rollout; with
+// on_failure = "halt", "n" leaves the tasks where they are.
 func TestSwarmRolloutConfirm(t *testing.T) {
 	c := swarmtest.Need(t)
 	registry := swarmtest.Registry(t)
@@ -435,6 +436,27 @@ func TestSwarmRolloutConfirm(t *testing.T) {
 		t.Fatalf("after y: exit %d:\n%s", code, tm.screen())
 	}
 	p.assertTasks("cluster", service, 3, "r3", "1.0.1")
+
+	// With on_failure = "halt", "n" leaves the first stage's task on the
+	// new release and the engine holds the others; a push with --yes
+	// finishes.
+	hcl := filepath.Join(p.dir, "plat.hcl")
+	src, _ := os.ReadFile(hcl)
+	halt := strings.Replace(string(src), `    pause  = "confirm"`, "    pause  = \"confirm\"\n    on_failure = \"halt\"", 1)
+	os.WriteFile(hcl, []byte(halt), 0o644)
+	p.write("VERSION", "1.0.2\n")
+	tm = p.startTerm(nil, "push", "cluster")
+	tm.expect(0, regexp.QuoteMeta("Continue with stage 2/2 of r4 on service "+service+"-web (1 of 3 tasks run it)? [y/N]"))
+	tm.send("n\r")
+	if code := tm.waitExit(5 * time.Minute); code != 1 || !strings.Contains(tm.screen(), "halted at the user's request") {
+		t.Fatalf("after n with halt: exit %d:\n%s", code, tm.screen())
+	}
+	time.Sleep(10 * time.Second) // the engine does not go on by itself
+	if got := p.webReleases(service); got["r4"] != 1 || got["r3"] != 2 {
+		t.Fatalf("after a halt, web tasks per release: %v, want 1 on r4 and 2 on r3", got)
+	}
+	p.mustPlat("push", "cluster", "--yes")
+	p.assertTasks("cluster", service, 3, "r5", "1.0.2")
 }
 
 // TestSwarmExecSelectsTask: plat exec --host picks a task by the name plat

@@ -26,9 +26,11 @@ import (
 // and plat puts the spec it replaced back itself.
 
 // holdDelay is the engine's delay after a stage's batch: longer than any
-// answer takes. (A push stopped by halt keeps the other tasks on the
-// previous release until another push or rollback.)
-const holdDelay = 7 * 24 * time.Hour
+// answer takes, and than any halt is left for a look (a push stopped by
+// halt keeps the other tasks on the previous release until another push
+// or rollback replaces the update; only after holdDelay would the engine
+// go on by itself).
+const holdDelay = 365 * 24 * time.Hour
 
 // stageCounts are the cumulative task counts of the rollout's stages
 // for replicas tasks; the last is always replicas.
@@ -114,7 +116,7 @@ func (d *deploy) applyStaged(ctx context.Context, proc string, cur swarm.Service
 			if !ok {
 				err := &platform.RolloutError{Service: name, State: "paused", Reason: fmt.Sprintf("stopped at the user's request before stage %d/%d (%d of %d tasks run %s)", i+1, len(plan), counts[i-1], replicas, d.req.Release.ID)}
 				if d.req.Rollout.OnFailure == platform.OnFailureHalt {
-					return fmt.Errorf("service %s: halted at the user's request before stage %d/%d: %d of %d tasks run %s, the others %s (on_failure = \"halt\"; push again or plat rollback)",
+					return fmt.Errorf("service %s: halted at the user's request before stage %d/%d: %d of %d tasks run %s, the others %s (on_failure = \"halt\": the engine holds them there; push again or plat rollback)",
 						name, i+1, len(plan), counts[i-1], replicas, d.req.Release.ID, cur.Spec.Labels[LabelRelease])
 				}
 				return fail(err)
