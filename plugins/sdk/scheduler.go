@@ -349,47 +349,26 @@ func (s *server) Exec(stream pluginv1.Provider_ExecServer) error {
 			return send(&pluginv1.ExecResponse{Msg: &pluginv1.ExecResponse_Stderr{Stderr: append([]byte(nil), b...)}})
 		}),
 	}
-	var stdinR *io.PipeReader
 	if start.GetStdin() {
 		r, w := io.Pipe()
-		stdinR, cmd.Stdin = r, r
-		go func() {
-			for {
-				m, err := stream.Recv()
-				if err != nil {
-					if errors.Is(err, io.EOF) {
-						_ = w.Close()
-					} else {
-						_ = w.CloseWithError(err)
-					}
-					return
-				}
-				switch x := m.GetMsg().(type) {
-				case *pluginv1.ExecRequest_Stdin:
-					_, _ = w.Write(x.Stdin)
-				case *pluginv1.ExecRequest_StdinEof:
-					_ = w.Close()
-				}
+		cmd.Stdin = r
+		defer r.CloseWithError(io.ErrClosedPipe)
+		go pumpStdin(stream.Recv, w, func(m *pluginv1.ExecRequest) ([]byte, bool) {
+			switch x := m.GetMsg().(type) {
+			case *pluginv1.ExecRequest_Stdin:
+				return x.Stdin, false
+			case *pluginv1.ExecRequest_StdinEof:
+				return nil, true
 			}
-		}()
+			return nil, false
+		})
 	}
-	runErr := sch.Exec(ctx, &platform.ScheduledExecRequest{
+	res, err := runResult(ctx, sch.Exec(ctx, &platform.ScheduledExecRequest{
 		App: wire.AppFromProto(start.GetApp()), Env: wire.EnvFromProto(start.GetEnv()), StateDir: start.GetStateDir(),
 		Process: start.GetProcess(), Task: start.GetTask(), Command: cmd,
-	})
-	if stdinR != nil {
-		_ = stdinR.CloseWithError(io.ErrClosedPipe)
-	}
-	res := &pluginv1.RunResult{}
-	var ee *platform.ExitError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		res.ExitCode, res.StderrTail = int32(ee.Code), ee.Stderr
-	case ctx.Err() != nil:
-		return status.FromContextError(ctx.Err()).Err()
-	default:
-		res.Error = runErr.Error()
+	}))
+	if err != nil {
+		return err
 	}
 	return send(&pluginv1.ExecResponse{Msg: &pluginv1.ExecResponse_Result{Result: res}})
 }

@@ -311,53 +311,69 @@ func (s *server) Run(stream pluginv1.Provider_RunServer) error {
 		Stdout: &streamWriter{send: send},
 		Stderr: &streamWriter{send: send, stderr: true},
 	}
-	var stdinR *io.PipeReader
 	if start.GetStdin() {
 		r, w := io.Pipe()
-		stdinR = r
 		cmd.Stdin = r
-		go func() {
-			for {
-				m, err := stream.Recv()
-				if err != nil {
-					if errors.Is(err, io.EOF) {
-						_ = w.Close()
-					} else {
-						_ = w.CloseWithError(err)
-					}
-					return
-				}
-				switch x := m.GetMsg().(type) {
-				case *pluginv1.RunRequest_Stdin:
-					// A write error means the command stopped reading:
-					// keep draining so the host's sends never block.
-					_, _ = w.Write(x.Stdin)
-				case *pluginv1.RunRequest_StdinEof:
-					_ = w.Close()
-				}
+		defer r.CloseWithError(io.ErrClosedPipe)
+		go pumpStdin(stream.Recv, w, func(m *pluginv1.RunRequest) ([]byte, bool) {
+			switch x := m.GetMsg().(type) {
+			case *pluginv1.RunRequest_Stdin:
+				return x.Stdin, false
+			case *pluginv1.RunRequest_StdinEof:
+				return nil, true
 			}
-		}()
+			return nil, false
+		})
 	}
-	runErr := t.tr.Run(ctx, cmd)
-	if stdinR != nil {
-		_ = stdinR.CloseWithError(io.ErrClosedPipe)
+	res, err := runResult(ctx, t.tr.Run(ctx, cmd))
+	if err != nil {
+		return err
 	}
+	return send(&pluginv1.RunResponse{Msg: &pluginv1.RunResponse_Result{Result: res}})
+}
+
+// pumpStdin copies a stream's stdin messages into w until the stream
+// ends; data gives a message's bytes, or eof for the end-of-input message.
+// A write error means the command stopped reading: the pump keeps
+// draining so the host's sends never block.
+func pumpStdin[M any](recv func() (M, error), w *io.PipeWriter, data func(M) (b []byte, eof bool)) {
+	for {
+		m, err := recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				_ = w.Close()
+			} else {
+				_ = w.CloseWithError(err)
+			}
+			return
+		}
+		b, eof := data(m)
+		if eof {
+			_ = w.Close()
+		} else if len(b) > 0 {
+			_, _ = w.Write(b)
+		}
+	}
+}
+
+// runResult is the RunResult of a command that ended with err, or the
+// gRPC status to return when the call itself was cancelled.
+func runResult(ctx context.Context, err error) (*pluginv1.RunResult, error) {
 	res := &pluginv1.RunResult{}
 	var ee *platform.ExitError
 	switch {
-	case runErr == nil:
-	case errors.As(runErr, &ee):
-		res.ExitCode = int32(ee.Code)
-		res.StderrTail = ee.Stderr
+	case err == nil:
+	case errors.As(err, &ee):
+		res.ExitCode, res.StderrTail = int32(ee.Code), ee.Stderr
 	case ctx.Err() != nil:
-		return status.FromContextError(ctx.Err()).Err()
+		return nil, status.FromContextError(ctx.Err()).Err()
 	default:
-		res.Error = runErr.Error()
+		res.Error = err.Error()
 		if res.Error == "" {
 			res.Error = "transport failed"
 		}
 	}
-	return send(&pluginv1.RunResponse{Msg: &pluginv1.RunResponse_Result{Result: res}})
+	return res, nil
 }
 
 func (s *server) Dial(stream pluginv1.Provider_DialServer) error {
