@@ -31,22 +31,11 @@ func Need(t *testing.T) *docker.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	c, err := docker.Connect(ctx, "")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs a Docker daemon: %v", err)
-		}
-		t.Skipf("no Docker daemon: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := connect(ctx, t)
 	if _, err := docker.EnsureBase(ctx, c, docker.BaseOptions{}); err != nil {
 		t.Fatalf("base image: %v", err)
 	}
-	unlock, err := filelock.Lock(ctx, filepath.Join(os.TempDir(), "plat-swarmtest.lock"))
-	if err != nil {
-		t.Fatalf("wait for the other swarm tests: %v", err)
-	}
-	t.Cleanup(unlock)
+	lockSwarm(ctx, t)
 	info, err := c.API().Info(ctx, client.InfoOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -138,19 +127,8 @@ func NoSwarm(t *testing.T) *docker.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	c, err := docker.Connect(ctx, "")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs a Docker daemon: %v", err)
-		}
-		t.Skipf("no Docker daemon: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	unlock, err := filelock.Lock(ctx, filepath.Join(os.TempDir(), "plat-swarmtest.lock"))
-	if err != nil {
-		t.Fatalf("wait for the other swarm tests: %v", err)
-	}
-	t.Cleanup(unlock)
+	c := connect(ctx, t)
+	lockSwarm(ctx, t)
 	info, err := c.API().Info(ctx, client.InfoOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -159,4 +137,30 @@ func NoSwarm(t *testing.T) *docker.Client {
 		t.Skipf("the Docker daemon is in a swarm (%s) that is not this test's", st)
 	}
 	return c
+}
+
+// connect gives the test the local Docker daemon, closed at its end; with
+// none, the test fails in CI and is skipped elsewhere.
+func connect(ctx context.Context, t *testing.T) *docker.Client {
+	t.Helper()
+	c, err := docker.Connect(ctx, "")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs a Docker daemon: %v", err)
+		}
+		t.Skipf("no Docker daemon: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// lockSwarm waits until no other swarm test (of any package) runs, and
+// holds that until the test ends.
+func lockSwarm(ctx context.Context, t *testing.T) {
+	t.Helper()
+	unlock, err := filelock.Lock(ctx, filepath.Join(os.TempDir(), "plat-swarmtest.lock"))
+	if err != nil {
+		t.Fatalf("wait for the other swarm tests: %v", err)
+	}
+	t.Cleanup(unlock)
 }
