@@ -86,6 +86,23 @@ func (r *replies[T]) deliver(id uint64, m T) {
 }
 
 // fail ends every wait: the host's side of the stream closed.
+// receive delivers the replies of a stream's messages until the stream
+// ends, then fails the waiters with its error; pick gives a message's
+// reply and its id (a nil reply: the message carries none).
+func receive[M any, T comparable](r *replies[T], recv func() (M, error), pick func(M) (uint64, T)) {
+	var none T
+	for {
+		m, err := recv()
+		if err != nil {
+			r.fail(err)
+			return
+		}
+		if id, v := pick(m); v != none {
+			r.deliver(id, v)
+		}
+	}
+}
+
 func (r *replies[T]) fail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -172,18 +189,9 @@ func (s *server) Publish(stream pluginv1.Provider_PublishServer) error {
 	ctx := stream.Context()
 	send := lockedSend(stream.Send)
 	r := newReplies[*pluginv1.Content]()
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				r.fail(err)
-				return
-			}
-			if c := m.GetContent(); c != nil {
-				r.deliver(c.GetOpenId(), c)
-			}
-		}
-	}()
+	go receive(r, stream.Recv, func(m *pluginv1.PublishRequest) (uint64, *pluginv1.Content) {
+		return m.GetContent().GetOpenId(), m.GetContent()
+	})
 	req := &platform.PublishRequest{
 		App: wire.AppFromProto(start.GetApp()), Env: wire.EnvFromProto(start.GetEnv()), StateDir: start.GetStateDir(),
 		Release: wire.ReleaseFromProto(start.GetRelease()), Tree: wire.TreeFromProto(start.GetTree()),
@@ -219,18 +227,9 @@ func (s *server) Deploy(stream pluginv1.Provider_DeployServer) error {
 	ctx := stream.Context()
 	send := lockedSend(stream.Send)
 	r := newReplies[*pluginv1.ConfirmAnswer]()
-	go func() {
-		for {
-			m, err := stream.Recv()
-			if err != nil {
-				r.fail(err)
-				return
-			}
-			if a := m.GetAnswer(); a != nil {
-				r.deliver(a.GetId(), a)
-			}
-		}
-	}()
+	go receive(r, stream.Recv, func(m *pluginv1.DeployRequest) (uint64, *pluginv1.ConfirmAnswer) {
+		return m.GetAnswer().GetId(), m.GetAnswer()
+	})
 	req := &platform.DeployRequest{
 		App: wire.AppFromProto(start.GetApp()), Env: wire.EnvFromProto(start.GetEnv()), StateDir: start.GetStateDir(),
 		Release: wire.ReleaseFromProto(start.GetRelease()), Artifact: start.GetArtifact(),
