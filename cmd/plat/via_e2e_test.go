@@ -227,6 +227,33 @@ func (s *viaSetup) assertOn(id string) {
 	}
 }
 
+// assertServesWhatItRuns: every web host is on r1 or r2, whole: its
+// current release is one of them and its web process serves that one.
+func (s *viaSetup) assertServesWhatItRuns() {
+	t := s.t
+	t.Helper()
+	for i, h := range s.webs {
+		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
+		id := strings.TrimPrefix(cur, "releases/")
+		if id != "r1" && id != "r2" {
+			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
+			continue
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			body, err := getPort(t, s.ports[i], "/")
+			if err == nil && strings.Contains(body, "release "+id) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
 func (s *viaSetup) assertUnlocked() {
 	s.t.Helper()
 	for _, h := range s.webs {
@@ -467,26 +494,7 @@ func TestViaAdminNodeInterrupt(t *testing.T) {
 	// The laptop's plat returns when the admin node's has ended, and that
 	// one released the lock: a killed plat could not have.
 	s.assertUnlocked()
-	for i, h := range s.webs {
-		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
-		id := strings.TrimPrefix(cur, "releases/")
-		if id != "r1" && id != "r2" {
-			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
-			continue
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			body, err := getPort(t, s.ports[i], "/")
-			if err == nil && strings.Contains(body, "release "+id) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	s.assertServesWhatItRuns()
 	t.Logf("the push ended %s after ^C; switch steps (and switch-backs) began on %v", took.Round(time.Millisecond), switched)
 
 	// The environment is usable at once: the next push takes the lock.
@@ -540,26 +548,7 @@ func TestViaAdminNodeTerminal(t *testing.T) {
 		}
 	}
 	s.assertUnlocked()
-	for i, h := range s.webs {
-		cur, _ := os.Readlink(filepath.Join(h.Root, "current"))
-		id := strings.TrimPrefix(cur, "releases/")
-		if id != "r1" && id != "r2" {
-			t.Errorf("%s: current -> %q, want r1 or r2", h.Name, cur)
-			continue
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			body, err := getPort(t, s.ports[i], "/")
-			if err == nil && strings.Contains(body, "release "+id) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%s runs %s but does not serve it: %v %s", h.Name, id, err, body)
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+	s.assertServesWhatItRuns()
 	t.Logf("pane at the end:\n%s", all)
 }
 
