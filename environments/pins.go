@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/plat-sh/plat/platform/atomicfile"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -112,23 +114,7 @@ func writePins(path string, names []string, pins map[string]pin) error {
 		b.SetAttributeValue("git", cty.StringVal(p.git))
 		b.SetAttributeValue("commit", cty.StringVal(p.commit))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plat-lock-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(hclwrite.Format(f.Bytes())); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, hclwrite.Format(f.Bytes()), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

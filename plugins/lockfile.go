@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/plat-sh/plat/platform/atomicfile"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -120,23 +122,7 @@ func WriteLockFile(path string, entries []LockEntry) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write lock file: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plugins.lock-*")
-	if err != nil {
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(hclwrite.Format(f.Bytes())); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write lock file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, hclwrite.Format(f.Bytes()), 0o644); err != nil {
 		return fmt.Errorf("write lock file: %w", err)
 	}
 	return nil
